@@ -1,0 +1,143 @@
+"""`DTPConfig`: every constant of the method (SPEC.md), as a typed, validated dataclass.
+
+Defaults are the authors' code (HEAD 93b8fd8). Where the paper reads differently, a field selects
+the paper's reading (`center`, `style_distance`, `decoder_padding`). Named presets give the paper's
+two reported settings and the five ablations of its Fig. 5, by the names the workflow uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DTPConfig:
+    # Inputs
+    size: int = 256                       # images are resized to size x size (bilinear)
+    keep_aspect: bool = False             # long side = size instead, aspect ratio kept
+    backbone: str = "vgg19"               # "vgg19" (paper) or "vgg16"
+    # Optimisation
+    iterations: int = 1000
+    lr: float = 1e-4                      # both Adam optimisers (encoder, decoder)
+    betas: tuple[float, float] = (0.5, 0.999)
+    seed: int = 1006
+    deterministic: bool = False           # torch deterministic algorithms (slower on CUDA)
+    snapshots: tuple[int, ...] = (0, 499, 999)  # iterations whose output is also saved
+    # Loss weights: L = lambda_c * L_content + (1 - lambda_c) * L_style + lambda_cyc * L_cycle
+    lambda_c: float = 1 / 5
+    lambda_cyc: float = 1.0
+    lambda_w: float = 1 / 9               # output = lambda_w * decoder + (1 - lambda_w) * warped image
+    content_weights: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8)        # InfoNCE on levels 1..3
+    style_weights: tuple[float, ...] = (1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4)  # NN style, levels 1..5
+    style_kernels: tuple[int, ...] = (3, 3, 3, 3, 1)                    # patch size per style level
+    num_patches: int = 2048               # sampled positions per level per iteration
+    tau_nce: float = 0.07
+    nce_diagonal: float = -10.0           # value masking each positive out of its negatives
+    # Correspondence
+    tau_corr: float = 0.01                # softmax temperature (the code's; 0.07 in the paper is tau_nce)
+    corr_size: int = 64                   # maps larger than this are resized to it (authors: 64)
+    corr_kernel: int = 3                  # feature patches compared (3x3, padding 1)
+    center: str = "vector"                # "vector": each patch vector centred by its own mean (code);
+                                          # "spatial": centred by the mean over positions (paper Eq. 7)
+    style_distance: str = "cosine"        # "cosine" (code) or "squared_l2" (paper's Frobenius reading)
+    # Generation module
+    decoder_padding: str = "zeros"        # "zeros" (code, through a typo) or "reflect" (intended)
+    # Feature moving average: f_C <- (1 - fma_weight) f_C + fma_weight f_out(previous iteration)
+    fma_weight: float = 0.6
+    # Components (the Fig. 5 ablations switch these off)
+    use_warped_feature: bool = True       # False: decoder input is fixed Gaussian noise
+    use_warped_image: bool = True         # False: no residual, output = decoder(r)
+    use_fma: bool = True
+    use_decoder: bool = True              # False: output = warped image, upsampled
+    # Speed (no change to the maths; see docs/benchmarks.md)
+    fast_cuda: bool = True                # TF32 convs/GEMMs, channels-last on CUDA (fp32 softmax, logits)
+
+    def __post_init__(self):
+        _validate(self)
+
+    def replace(self, **changes) -> "DTPConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def non_defaults(self) -> dict:
+        default = DTPConfig()
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DTPConfig":
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(unknown[0], "is not a DTP parameter", f"use one of {sorted(known)}")
+        converted = {}
+        for name, value in values.items():
+            if isinstance(getattr(cls(), name), tuple) and isinstance(value, list):
+                value = tuple(value)
+            converted[name] = value
+        return cls(**converted)
+
+
+def _validate(cfg: DTPConfig) -> None:
+    def need(ok: bool, option: str, problem: str, fix: str = ""):
+        if not ok:
+            raise ConfigError(option, problem, fix)
+
+    for name in ("size", "iterations", "num_patches", "corr_size", "corr_kernel"):
+        value = getattr(cfg, name)
+        need(isinstance(value, int) and not isinstance(value, bool) and value > 0, name,
+             f"must be a positive integer, got {value!r}")
+    need(cfg.size >= 16, "size", f"{cfg.size} px is too small: VGG's deepest level needs at least 16 px", "use --size 16 or more")
+    need(cfg.corr_kernel % 2 == 1, "corr_kernel", f"must be odd, got {cfg.corr_kernel}")
+    for name in ("lambda_c", "lambda_w", "fma_weight"):
+        value = getattr(cfg, name)
+        need(isinstance(value, (int, float)) and 0.0 <= value <= 1.0, name, f"must be in [0, 1], got {value!r}")
+    for name in ("lr", "tau_nce", "tau_corr"):
+        value = getattr(cfg, name)
+        need(isinstance(value, (int, float)) and value > 0, name, f"must be > 0, got {value!r}")
+    need(isinstance(cfg.lambda_cyc, (int, float)) and cfg.lambda_cyc >= 0, "lambda_cyc", f"must be >= 0, got {cfg.lambda_cyc!r}")
+    need(len(cfg.betas) == 2 and all(0 <= b < 1 for b in cfg.betas), "betas", f"must be two numbers in [0, 1), got {cfg.betas!r}")
+    need(len(cfg.content_weights) <= 5, "content_weights", "at most five levels")
+    need(len(cfg.style_weights) == len(cfg.style_kernels) <= 5, "style_weights",
+         "needs one kernel size per level (style_kernels) and at most five levels")
+    need(all(k in (1, 3) for k in cfg.style_kernels), "style_kernels", f"each must be 1 or 3, got {cfg.style_kernels}")
+    need(all(isinstance(s, int) and s >= 0 for s in cfg.snapshots), "snapshots", f"must be iteration numbers >= 0, got {cfg.snapshots!r}")
+    need(cfg.backbone in ("vgg19", "vgg16"), "backbone", f"unknown backbone {cfg.backbone!r}", "use vgg19 or vgg16")
+    need(cfg.center in ("vector", "spatial"), "center", f"must be 'vector' or 'spatial', got {cfg.center!r}")
+    need(cfg.style_distance in ("cosine", "squared_l2"), "style_distance",
+         f"must be 'cosine' or 'squared_l2', got {cfg.style_distance!r}")
+    need(cfg.decoder_padding in ("zeros", "reflect"), "decoder_padding",
+         f"must be 'zeros' or 'reflect', got {cfg.decoder_padding!r}")
+    need(cfg.use_decoder or cfg.use_warped_image, "use_decoder",
+         "with no generation module the output is the warped image, so use_warped_image must stay on")
+
+
+# The paper's two reported settings and its Fig. 5 ablations (on the default lambda_c = 1/5).
+PRESETS: dict[str, dict] = {
+    "dtp_lc1_5": {},
+    "dtp_lc4_5": {"lambda_c": 4 / 5},
+    "dtp_no_warped_feature": {"use_warped_feature": False},
+    "dtp_no_warped_image": {"use_warped_image": False},
+    "dtp_no_cycle": {"lambda_cyc": 0.0},
+    "dtp_no_fma": {"use_fma": False},
+    "dtp_no_generation": {"use_decoder": False},
+}
+PRESET_DESCRIPTIONS = {
+    "dtp_lc1_5": "DTP, lambda_c = 1/5 (the authors' default)",
+    "dtp_lc4_5": "DTP, lambda_c = 4/5",
+    "dtp_no_warped_feature": "ablation: decoder input is noise, not the warped feature",
+    "dtp_no_warped_image": "ablation: no warped-image residual",
+    "dtp_no_cycle": "ablation: no cycle loss",
+    "dtp_no_fma": "ablation: no feature moving average",
+    "dtp_no_generation": "ablation: no generation module (output = warped image)",
+}
+
+
+def preset(name: str, **overrides) -> DTPConfig:
+    if name not in PRESETS:
+        raise ConfigError("preset", f"unknown preset {name!r}", f"use one of {sorted(PRESETS)}")
+    return DTPConfig(**{**PRESETS[name], **overrides})

@@ -1,0 +1,72 @@
+"""Device choice, seeding and deterministic mode."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+from .errors import ConfigError
+
+
+def select_device(spec: str | torch.device = "auto") -> torch.device:
+    """"auto" -> CUDA when present, else MPS where it works, else CPU. Explicit names are checked."""
+    if isinstance(spec, torch.device):
+        return spec
+    spec = str(spec).lower()
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_works():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError("device", f"{spec!r} requested but no CUDA device is available", "use --device cpu or auto")
+        device = torch.device(spec)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError("device", f"{spec!r}: only {torch.cuda.device_count()} CUDA device(s)", "use cuda:0 .. cuda:N-1")
+        return device
+    if spec == "mps":
+        if not _mps_works():
+            raise ConfigError("device", "'mps' requested but MPS is not available", "use --device cpu or auto")
+        return torch.device("mps")
+    if spec == "cpu":
+        return torch.device("cpu")
+    raise ConfigError("device", f"unknown device {spec!r}", "use auto, cpu, cuda, cuda:N or mps")
+
+
+def _mps_works() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    if backend is None or not backend.is_available():
+        return False
+    try:
+        torch.ones(1, device="mps").add_(1)
+        return True
+    except Exception:
+        return False
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def set_deterministic(enabled: bool) -> None:
+    """Deterministic kernels (CPU runs are already bit-reproducible for a fixed thread count)."""
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled)
+    torch.backends.cudnn.deterministic = enabled
+    torch.backends.cudnn.benchmark = not enabled and torch.cuda.is_available()
+
+
+def describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return str(device)

@@ -1,0 +1,42 @@
+"""The project's user-facing errors: each says what went wrong, where, and how to fix it.
+
+Every error a user can cause (a bad image, a bad option, missing weights) is one of these, so the
+CLI and the workflow can print one clear line instead of a traceback, and the workflow can turn
+`MethodUnavailable` into a table cell marked unavailable instead of a failed run.
+"""
+
+from __future__ import annotations
+
+
+class DTPError(Exception):
+    """Base class: a problem the user can fix. `str(err)` is the whole message."""
+
+
+class ImageError(DTPError, ValueError):
+    """An input image that cannot be used (missing, unreadable, truncated, too small)."""
+
+    def __init__(self, path, problem: str, fix: str):
+        self.path, self.problem, self.fix = str(path), problem, fix
+        super().__init__(f"{path}: {problem}. Fix: {fix}")
+
+
+class ConfigError(DTPError, ValueError):
+    """A configuration value out of its allowed range or of the wrong kind."""
+
+    def __init__(self, option: str, problem: str, fix: str = ""):
+        self.option, self.problem, self.fix = option, problem, fix
+        tail = f" Fix: {fix}" if fix else ""
+        super().__init__(f"{option}: {problem}.{tail}")
+
+
+class MethodUnavailable(DTPError):
+    """A method (or a metric) cannot run here because a file it needs is absent.
+
+    The message always has the form ``unavailable: needs FILE from URL (how)`` so that tables can
+    quote it as the reason for an empty cell.
+    """
+
+    def __init__(self, needs: str, source: str, how: str = ""):
+        self.needs, self.source, self.how = needs, source, how
+        tail = f" ({how})" if how else ""
+        super().__init__(f"unavailable: needs {needs} from {source}{tail}")

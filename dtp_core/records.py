@@ -1,0 +1,77 @@
+"""What every output records about how it was made: timing, peak memory, versions, device."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .devices import describe
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(device: torch.device) -> dict:
+    return {
+        "device": describe(device),
+        "host": platform.node(),
+        "python": platform.python_version(),
+        "versions": {name: _version(name) for name in
+                     ("dtp-bench", "torch", "torchvision", "numpy", "pillow", "piq", "scikit-image", "lpips")},
+        "git_commit": _git_commit(),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+class Meter:
+    """Wall time and peak memory of a block: `with Meter(device) as m: ...; m.facts()`."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.seconds = 0.0
+
+    def __enter__(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.seconds = time.perf_counter() - self._start
+        return False
+
+    def facts(self) -> dict:
+        facts = {"seconds": round(self.seconds, 3), "peak_rss_mib": round(peak_rss_mib(), 1)}
+        if self.device.type == "cuda":
+            facts["peak_gpu_mib"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+        return facts

@@ -1,0 +1,202 @@
+"""The test-time training loop: one function, `stylize`, readable top to bottom.
+
+One iteration (SPEC.md):
+  1. encode content (levels 1-3) and style (levels 1-5) with the current encoder;
+  2. correspondence on level 3: the content feature blended with the previous output's (FMA),
+     softmax both ways, warp style -> content (feature + image) and the two cycle round trips;
+  3. decode the warped feature and both round trips in one batched decoder pass, add the warped
+     images as residuals;
+  4. encode the output, compute InfoNCE content, nearest-neighbour style and cycle losses;
+  5. one backward of the total, both Adam optimisers step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .backbone import ResolvedWeights, VGGEncoder, load_encoder, resolve_weights
+from .config import DTPConfig
+from .correspondence import correlate, correlation_grid, to_grid
+from .devices import seed_everything, select_device, set_deterministic
+from .generator import Decoder
+from .images import denormalize, normalize
+from .losses import contrastive_loss, cycle_loss, gather_patches, nearest_neighbour_style_loss, sample_positions
+from .method import StylizeResult, check_pair
+from .records import Meter, environment
+
+CORR_LEVEL = 2  # level 3 (relu3_4 on VGG-19) carries the correspondence
+LOSS_TERMS = ("total", "content", "style", "cycle")
+
+
+@dataclass
+class Networks:
+    """What is trained for one pair, plus the fixed inputs that belong to it."""
+
+    encoder: VGGEncoder
+    decoder: Decoder | None  # None: the "no generation module" ablation
+    noise: torch.Tensor | None  # fixed decoder input for the "no warped feature" ablation
+    positions: torch.Generator  # draws the loss patch positions (CPU, so every device draws alike)
+
+
+@dataclass
+class Step:
+    total: torch.Tensor
+    terms: torch.Tensor           # LOSS_TERMS, detached, on the device (no host sync)
+    output: torch.Tensor          # (1, 3, H, W), normalised
+    warped_image: torch.Tensor    # (1, 3, h, w) on the correlation grid, normalised
+    output_feature: torch.Tensor  # level-3 feature of the output, detached (next step's FMA)
+
+
+def build_networks(config: DTPConfig, resolved: ResolvedWeights, device: torch.device, seed: int) -> Networks:
+    seed_everything(seed)
+    encoder = load_encoder(resolved, device)
+    decoder = Decoder(config.decoder_padding).to(device) if config.use_decoder else None
+    positions = torch.Generator().manual_seed(seed)
+    return Networks(encoder, decoder, None, positions)
+
+
+def forward(nets: Networks, content: torch.Tensor, style: torch.Tensor, config: DTPConfig,
+            previous_output_feature: torch.Tensor | None) -> Step:
+    """One forward pass and the losses. `content`/`style` are normalised (1, 3, H, W)."""
+    height, width = content.shape[-2:]
+    levels = len(config.style_weights)
+    content_levels = max(len(config.content_weights), CORR_LEVEL + 1)
+
+    # 1. content and style share one pass up to the deepest content level; style goes on alone.
+    both = nets.encoder(torch.cat((content, style)), levels=content_levels)
+    content_feats = [f[:1] for f in both]
+    style_feats = [f[1:] for f in both]
+    if levels > content_levels:
+        style_feats += nets.encoder(style_feats[-1], levels=levels, from_level=content_levels)
+
+    # 2. correspondence on level 3, FMA-blended content feature (the content loss uses the fresh one).
+    content_corr = content_feats[CORR_LEVEL]
+    if config.use_fma and previous_output_feature is not None:
+        content_corr = (1 - config.fma_weight) * content_corr + config.fma_weight * previous_output_feature
+    grid = correlation_grid(*content_corr.shape[-2:], config.corr_size)
+    content_corr, style_corr = to_grid(content_corr, grid), to_grid(style_feats[CORR_LEVEL], grid)
+    match = correlate(content_corr, style_corr, temperature=config.tau_corr, kernel=config.corr_kernel,
+                      center=config.center)
+    # Feature and image travel together: one matrix product per warp.
+    channels = style_corr.shape[1]
+    style_stack = torch.cat((style_corr, F.adaptive_avg_pool2d(style, grid)), dim=1)
+    s2c = match.warp_to_content(style_stack)
+    with_cycle = config.lambda_cyc > 0
+    if with_cycle:
+        content_stack = torch.cat((content_corr, F.adaptive_avg_pool2d(content, grid)), dim=1)
+        s2c2s = match.warp_to_style(s2c)
+        c2s2c = match.warp_to_content(match.warp_to_style(content_stack))
+        warped = torch.cat((s2c, s2c2s, c2s2c))
+    else:
+        warped = s2c
+    warped_features, warped_images = warped[:, :channels], warped[:, channels:]
+
+    # 3. generation: output and cycle reconstructions in one decoder pass.
+    residual = F.interpolate(warped_images, size=(height, width), mode="bilinear")
+    if nets.decoder is None:
+        images = residual
+    else:
+        decoder_input = warped_features
+        if nets.noise is not None:
+            decoder_input = torch.cat((nets.noise, warped_features[1:]))
+        decoded = nets.decoder(decoder_input)
+        if decoded.shape[-2:] != (height, width):
+            decoded = F.interpolate(decoded, size=(height, width), mode="bilinear")
+        images = config.lambda_w * decoded + (1 - config.lambda_w) * residual if config.use_warped_image else decoded
+    output = images[:1]
+
+    # 4. losses on the output's features, at the same random positions for every term of a level.
+    output_feats = nets.encoder(output, levels=levels)
+    positions = [sample_positions(f.shape[-2] * f.shape[-1], config.num_patches, nets.positions) for f in output_feats]
+    content_loss = sum(weight * contrastive_loss(gather_patches(content_feats[i], positions[i]),
+                                                 gather_patches(output_feats[i], positions[i]),
+                                                 temperature=config.tau_nce, diagonal=config.nce_diagonal)
+                       for i, weight in enumerate(config.content_weights))
+    style_loss = sum(weight * nearest_neighbour_style_loss(gather_patches(style_feats[i], positions[i], kernel),
+                                                           gather_patches(output_feats[i], positions[i], kernel),
+                                                           distance=config.style_distance)
+                     for i, (weight, kernel) in enumerate(zip(config.style_weights, config.style_kernels)))
+    if with_cycle:
+        cyc = cycle_loss(images[1:2], style, images[2:3], content)
+    else:
+        cyc = torch.zeros((), device=content.device)
+    total = config.lambda_c * content_loss + (1 - config.lambda_c) * style_loss + config.lambda_cyc * cyc
+    terms = torch.stack([total, content_loss, style_loss, cyc]).detach()
+    return Step(total, terms, output, warped_images[:1], output_feats[CORR_LEVEL].detach())
+
+
+def make_optimizers(nets: Networks, config: DTPConfig) -> list[torch.optim.Optimizer]:
+    modules = [nets.encoder] + ([nets.decoder] if nets.decoder is not None else [])
+    return [torch.optim.Adam(m.parameters(), lr=config.lr, betas=config.betas) for m in modules]
+
+
+def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DTPConfig = DTPConfig(), device="auto",
+            seed: int | None = None, progress: bool | None = None, weights=None,
+            resolved: ResolvedWeights | None = None) -> StylizeResult:
+    """Deep Translation Prior on one pair. Inputs: RGB (1, 3, H, W) in [0, 1], same shape.
+
+    `progress`: None shows a bar only on a terminal. `weights`: an explicit backbone weights file;
+    `resolved`: an already resolved one (skips the lookup).
+    """
+    check_pair(content, style)
+    if content.shape != style.shape:
+        raise ValueError(f"content {tuple(content.shape)} and style {tuple(style.shape)} must have the same shape "
+                         "(dtp_core.images.load_pair resizes both)")
+    device = select_device(device)
+    seed = config.seed if seed is None else seed
+    set_deterministic(config.deterministic)
+    if device.type == "cuda" and config.fast_cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    resolved = resolved or resolve_weights(config.backbone, weights)
+
+    with Meter(device) as meter:
+        nets = build_networks(config, resolved, device, seed)
+        x_content, x_style = normalize(content.to(device)), normalize(style.to(device))
+        if not config.use_warped_feature:
+            grid = correlation_grid(x_content.shape[-2] // 4, x_content.shape[-1] // 4, config.corr_size)
+            noise_rng = torch.Generator().manual_seed(seed + 1)
+            nets.noise = torch.randn(1, Decoder.in_channels, *grid, generator=noise_rng).to(device)
+        optimizers = make_optimizers(nets, config)
+        history, snapshots = [], {}
+        previous = None
+        bar = tqdm(range(config.iterations), disable=None if progress is None else not progress,
+                   desc="DTP", unit="it", dynamic_ncols=True)
+        for iteration in bar:
+            step = forward(nets, x_content, x_style, config, previous)
+            for optimizer in optimizers:
+                optimizer.zero_grad(set_to_none=True)
+            step.total.backward()
+            for optimizer in optimizers:
+                optimizer.step()
+            previous = step.output_feature
+            history.append(step.terms)
+            if iteration in config.snapshots:
+                snapshots[iteration] = _to_rgb(step.output)
+            if not bar.disable and (iteration % 10 == 0 or iteration == config.iterations - 1):
+                bar.set_postfix({k: f"{v:.4f}" for k, v in zip(LOSS_TERMS, step.terms.tolist())})
+        image = _to_rgb(step.output)
+        warped = _to_rgb(F.interpolate(step.warped_image, size=content.shape[-2:], mode="bilinear"))
+
+    losses = [dict(iteration=i, **dict(zip(LOSS_TERMS, row))) for i, row in enumerate(torch.stack(history).tolist())]
+    facts = {
+        "method": "dtp",
+        "parameters": config.to_dict(),
+        "non_default_parameters": config.non_defaults(),
+        "seed": seed,
+        "input_shape": list(content.shape),
+        **resolved.record(),
+        **meter.facts(),
+        "seconds_per_iteration": round(meter.seconds / max(1, config.iterations), 4),
+        "final_losses": losses[-1] if losses else {},
+        **environment(device),
+    }
+    return StylizeResult(image=image, facts=facts, losses=losses, snapshots=snapshots, extras={"warped": warped})
+
+
+def _to_rgb(normalised: torch.Tensor) -> torch.Tensor:
+    return denormalize(normalised.detach().float()).clamp(0, 1).cpu()
