@@ -1,0 +1,189 @@
+"""The authors' released checkpoints: where they live, where they come from, how they are read.
+
+One place for every checkpoint method (WCT, WCT2, Swapping AE, CoCosNet):
+
+- **Where**: ``$DTP_WEIGHTS_DIR/<method>/<file>``, ``DTP_WEIGHTS_DIR`` defaulting to
+  ``data/weights`` under the current folder (the project root when Snakemake runs). Every method's
+  config also takes an explicit ``weights_dir``.
+- **From where**: ``config/weights.yaml`` names each file's upstream location (a direct URL, or a
+  member of a published zip, or a folder to download by hand), with its size and sha256 where
+  they are published. ``workflow/rules/weights.smk`` fetches them with `fetch` below.
+- **How read**: ``torch.load(..., weights_only=True)`` only (no code runs while loading), and every
+  tensor name and shape the network defines must be in the file (`load_into`).
+
+A file that is absent raises `MethodUnavailable` ("unavailable: needs FILE from URL (how)"), which
+the stylisation job records as an unavailable cell.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+from torch import nn
+
+from dtp_core.atomic import atomic_path
+from dtp_core.backbone import WeightsFileError, sha256_file
+from dtp_core.errors import MethodUnavailable
+
+WEIGHTS_ENV = "DTP_WEIGHTS_DIR"
+DEFAULT_WEIGHTS_DIR = Path("data") / "weights"
+CATALOGUE = Path(__file__).resolve().parents[1] / "config" / "weights.yaml"
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One released file, as `config/weights.yaml` describes it."""
+
+    method: str
+    name: str
+    source: str               # the page a person would open (repository, drive folder, zip)
+    url: str | None = None    # direct download of the file itself
+    archive: str | None = None  # or: a zip that holds it ...
+    member: str | None = None   # ... under this path (matched as a suffix)
+    sha256: str | None = None
+    bytes: int | None = None
+    how: str = ""             # what a person does when there is no direct URL
+
+    @property
+    def fetchable(self) -> bool:
+        return bool(self.url or self.archive)
+
+
+def weights_dir(explicit: str | os.PathLike | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get(WEIGHTS_ENV) or DEFAULT_WEIGHTS_DIR)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_catalogue(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def catalogue(method: str, path: str | os.PathLike = CATALOGUE) -> dict[str, WeightFile]:
+    """File name -> `WeightFile` for one method."""
+    entry = _read_catalogue(str(path)).get(method)
+    if entry is None:
+        raise KeyError(f"{path} has no entry for method {method!r}")
+    files = {}
+    for name, info in (entry.get("files") or {}).items():
+        info = info or {}
+        files[name] = WeightFile(method=method, name=name, source=info.get("source", entry.get("source", "")),
+                                 url=info.get("url"), archive=info.get("archive", entry.get("archive")),
+                                 member=info.get("member"), sha256=info.get("sha256"), bytes=info.get("bytes"),
+                                 how=info.get("how", entry.get("how", "")))
+    return files
+
+
+def locate(method: str, names: list[str] | tuple[str, ...], directory: str | os.PathLike | None = None) -> dict[str, Path]:
+    """The paths of `names` under ``<weights dir>/<method>/``; the first absent one raises
+    `MethodUnavailable` naming it, its source and how to get it."""
+    folder = weights_dir(directory) / method
+    files = catalogue(method)
+    found = {}
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            info = files.get(name)
+            source = (info.url or info.archive or info.source) if info else "the authors' release"
+            how = (f"put it at {path} (`snakemake -- weights_{method}` fetches it where the network allows; "
+                   f"or set {WEIGHTS_ENV} / weights_dir)")
+            if info and info.how:
+                how = f"{info.how}; {how}"
+            raise MethodUnavailable(name, source, how)
+        found[name] = path
+    return found
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A PyTorch checkpoint as a flat name -> tensor dict, read with ``weights_only=True``."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # refused by the safe unpickler, a corrupt file, not a torch file
+        first = str(err).splitlines()[0][:200] if str(err) else ""
+        raise WeightsFileError(path, f"cannot be read as a PyTorch checkpoint ({type(err).__name__}: {first})",
+                               "download it again; only plain tensor state dicts are accepted") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise WeightsFileError(path, f"holds a {type(state).__name__}, not a state dict", "pass the authors' file")
+    return {key: value for key, value in state.items() if isinstance(value, torch.Tensor)}
+
+
+def load_into(module: nn.Module, state: dict[str, torch.Tensor], source: str | os.PathLike, prefix: str = "") -> list[str]:
+    """Copy ``state[prefix + name]`` into every tensor of `module`, checking names and shapes.
+
+    Keys of the file that the module does not define (a discriminator, an optimiser's buffers) are
+    ignored and returned, so the caller can record them.
+    """
+    expected = module.state_dict()
+    missing = [key for key in expected if prefix + key not in state]
+    wrong = [f"{key} {tuple(state[prefix + key].shape)} != {tuple(value.shape)}" for key, value in expected.items()
+             if prefix + key in state and state[prefix + key].shape != value.shape]
+    if missing or wrong:
+        raise WeightsFileError(source, f"does not match {type(module).__name__} ({len(missing)} missing, e.g. "
+                               f"{[prefix + k for k in missing[:3]]}; {len(wrong)} of the wrong shape, e.g. {wrong[:2]})",
+                               "pass the authors' released file for this model and option set")
+    module.load_state_dict({key: state[prefix + key].to(value.dtype) for key, value in expected.items()})
+    own = {prefix + key for key in expected}
+    return sorted(key for key in state if key.startswith(prefix) and key not in own)
+
+
+def record(paths: dict[str, Path]) -> dict:
+    """The sidecar facts for the checkpoint files a run used."""
+    return {"checkpoints": {name: {"file": str(path), "sha256": sha256_file(path)} for name, path in paths.items()}}
+
+
+# -- fetching (used by workflow/rules/weights.smk on a connected machine) ---------------------------
+
+def _copy_url(url: str, dest: Path, timeout: float = 60.0) -> None:
+    with open(dest, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        shutil.copyfileobj(response, out, length=1 << 20)
+
+
+def _check(info: WeightFile, path: Path) -> None:
+    size = path.stat().st_size
+    if info.bytes is not None and size != info.bytes:
+        raise WeightsFileError(info.name, f"downloaded {size} bytes, expected {info.bytes}", "download it again")
+    if info.sha256 and sha256_file(path) != info.sha256:
+        raise WeightsFileError(info.name, f"sha256 differs from the published {info.sha256}", "download it again")
+
+
+def fetch(info: WeightFile, target: str | os.PathLike, cache: str | os.PathLike | None = None) -> Path:
+    """Download one file (directly, or out of its zip, kept in `cache`), check its size and sha256,
+    and only then rename it into place: a killed or corrupt download leaves nothing at `target`."""
+    target = Path(target)
+    if not info.fetchable:
+        raise MethodUnavailable(info.name, info.source, info.how or "download it by hand")
+    archive = None
+    if not info.url:
+        archive = Path(cache or target.parent) / Path(info.archive.split("?")[0]).name
+        if not archive.is_file():
+            with atomic_path(archive) as tmp:
+                _copy_url(info.archive, tmp)
+    with atomic_path(target) as tmp:
+        if archive is None:
+            _copy_url(info.url, tmp)
+        else:
+            _extract(archive, info.member or info.name, tmp)
+        _check(info, tmp)
+    return target
+
+
+def _extract(archive: Path, member: str, dest: Path) -> None:
+    with zipfile.ZipFile(archive) as bundle:
+        matches = [name for name in bundle.namelist() if name == member or name.endswith("/" + member)]
+        if len(matches) != 1:
+            raise WeightsFileError(archive, f"holds {len(matches)} entries named like {member!r}",
+                                   "check config/weights.yaml's member for this file")
+        with open(dest, "wb") as out, bundle.open(matches[0]) as src:
+            shutil.copyfileobj(src, out, length=1 << 20)
