@@ -81,11 +81,13 @@ class WCTConfig(BaselineConfig):
 
 # -- the whitening and colouring transform (WCT2 reuses it) -------------------------------------
 
-def whiten_colour(content: torch.Tensor, style: torch.Tensor, *, eps: float = 1e-5, ridge: float = 0.0) -> torch.Tensor:
+def whiten_colour(content: torch.Tensor, style: torch.Tensor, *, eps: float = 1e-5, ridge: float = 0.0,
+                  clamp: bool = False) -> torch.Tensor:
     """WCT of (C, N) content features with (C, M) style features; returns (C, N).
 
     Covariances over N - 1 (M - 1), plus ``ridge * I`` (WCT2 / PhotoWCT add the identity; WCT does
-    not); eigenvalues below `eps` are dropped from both the whitening and the colouring.
+    not); eigenvalues below `eps` are dropped from both the whitening and the colouring. `clamp`
+    clips the result to the content's value range (PhotoWCT / WCT2; WCT does not).
     """
     def decompose(feat):
         feat = feat.double()
@@ -102,6 +104,8 @@ def whiten_colour(content: torch.Tensor, style: torch.Tensor, *, eps: float = 1e
     _, s_mean, s_values, s_vectors = decompose(style)
     whitened = c_vectors @ torch.diag(c_values.rsqrt()) @ c_vectors.T @ c_centred
     coloured = s_vectors @ torch.diag(s_values.sqrt()) @ s_vectors.T @ whitened + s_mean
+    if clamp:
+        coloured = coloured.clamp(content.min().item(), content.max().item())
     return coloured.to(content.dtype)
 
 
