@@ -81,7 +81,6 @@ def test_loaded_model_gives_piqs_own_number(monkeypatch, random_weights):
     got = pieapp(x, y, ours)
     assert got.shape == (2,)
     assert torch.allclose(got, expected, atol=1e-6)
-    assert float(pieapp(y[:1], y[:1], ours)) == pytest.approx(0.0, abs=1e-4) or True  # random weights: no zero promised
 
 
 def test_small_images_are_refused(random_weights):
