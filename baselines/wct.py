@@ -33,13 +33,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
 from dtp_core.devices import seed_everything, select_device
+from dtp_core.images import resize, to_tensor, to_uint8
 from dtp_core.method import StylizeResult, check_pair
 from dtp_core.records import Meter, environment
 
@@ -236,15 +235,13 @@ def _load_t7_convs(module: nn.Module, path, names: list[str]) -> None:
 # -- the method --------------------------------------------------------------------------------
 
 def resize_short_side(image: torch.Tensor, size: int | None) -> torch.Tensor:
-    """Bilinear (Pillow) resize so that the short side is `size`; unchanged when `size` is None."""
+    """Bilinear (Pillow, through `dtp_core.images`) resize so that the short side is `size`;
+    unchanged when `size` is None."""
     if size is None:
         return image
     h, w = image.shape[-2:]
     scale = size / min(h, w)
-    shape = (max(1, round(w * scale)), max(1, round(h * scale)))
-    array = (image[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
-    resized = np.asarray(Image.fromarray(array).resize(shape, Image.BILINEAR), dtype=np.float32) / 255.0
-    return torch.from_numpy(resized).permute(2, 0, 1).unsqueeze(0)
+    return to_tensor(resize(to_uint8(image), (max(1, round(h * scale)), max(1, round(w * scale)))))
 
 
 @torch.no_grad()
