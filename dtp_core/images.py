@@ -8,6 +8,7 @@ used raises `ImageError` naming the file and the fix.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,10 @@ def load_image(path: str | os.PathLike, *, min_side: int = MIN_SOURCE_SIDE) -> n
     if path.is_dir():
         raise ImageError(path, "is a folder, not an image file", "pass the path of one image file")
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
+            img = Image.open(path)
+        with img:
             width, height = img.size
             if width * height > MAX_SOURCE_PIXELS:
                 raise ImageError(
@@ -51,10 +55,13 @@ def load_image(path: str | os.PathLike, *, min_side: int = MIN_SOURCE_SIDE) -> n
             array = _to_rgb8(img)
     except ImageError:
         raise
+    except Image.DecompressionBombError as err:
+        raise ImageError(path, f"has too many pixels to decode safely ({err})",
+                         "downscale it first (e.g. to 4096 px on the long side)") from None
     except UnidentifiedImageError:
         raise ImageError(path, "is not an image file Pillow can read (corrupt or unsupported format)",
                          "re-export it as PNG or JPEG") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+    except (OSError, SyntaxError, ValueError) as err:
         raise ImageError(path, f"cannot be decoded ({err}); the file is corrupt or truncated",
                          "download or copy it again") from None
     height, width = array.shape[:2]
