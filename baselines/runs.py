@@ -1,0 +1,71 @@
+"""The start and the record of one baseline run: inputs checked, device and seed set, and the
+sidecar facts written in the same form as DTP's (`dtp_core.trainer.stylize`)."""
+
+from __future__ import annotations
+
+import torch
+from tqdm import tqdm
+
+from dtp_core.backbone import ResolvedWeights
+from dtp_core.config import DTPConfig
+from dtp_core.devices import seed_everything, select_device, set_deterministic
+from dtp_core.method import check_pair
+from dtp_core.records import Meter, environment
+
+DEFAULT_SEED = DTPConfig.seed  # one seed for every method unless the config says otherwise
+
+# What a method that reads no VGG weights records in the backbone fields.
+NO_BACKBONE = {"backbone": None, "weights_file": None, "weights_sha256": None, "weights_source": None,
+               "backbone_note": ""}
+
+
+def start(content: torch.Tensor, style: torch.Tensor, config, device, seed: int | None) -> tuple[torch.device, int]:
+    """Check the pair, choose the device, seed every generator. Returns (device, seed)."""
+    check_pair(content, style)
+    device = select_device(device)
+    seed = getattr(config, "seed", DEFAULT_SEED) if seed is None else seed
+    seed_everything(seed)
+    set_deterministic(getattr(config, "deterministic", False))
+    return device, seed
+
+
+def progress_bar(total: int, progress: bool | None, desc: str) -> tqdm:
+    """`progress`: None shows a bar only on a terminal (as DTP's CLI does)."""
+    return tqdm(total=total, disable=None if progress is None else not progress, desc=desc, unit="it",
+                dynamic_ncols=True)
+
+
+def facts(method: str, config, *, seed: int, content: torch.Tensor, style: torch.Tensor, meter: Meter,
+          device: torch.device, resolved: ResolvedWeights | None = None, iterations: int | None = None,
+          **extra) -> dict:
+    """The sidecar facts of one run (the keys DTP writes, plus `extra`)."""
+    record = {
+        "method": method,
+        "parameters": config.to_dict(),
+        "non_default_parameters": config.non_defaults(),
+        "seed": seed,
+        "input_shape": list(content.shape),
+        "style_shape": list(style.shape),
+        **(resolved.record() if resolved is not None else NO_BACKBONE),
+        **meter.facts(),
+    }
+    if iterations:
+        record["iterations_run"] = iterations
+        record["seconds_per_iteration"] = round(meter.seconds / iterations, 4)
+    record.update(extra)
+    record.update(environment(device))
+    return record
+
+
+def loss_rows(names: tuple[str, ...], history: list[torch.Tensor], **columns: list) -> list[dict]:
+    """One dict per iteration from stacked loss terms (kept on the device until the end: no host sync)."""
+    if not history:
+        return []
+    values = torch.stack(history).tolist()
+    extra = [dict(zip(columns, row)) for row in zip(*columns.values())] if columns else [{}] * len(values)
+    return [dict(iteration=i, **more, **dict(zip(names, row))) for i, (row, more) in enumerate(zip(values, extra))]
+
+
+def to_rgb(image: torch.Tensor) -> torch.Tensor:
+    """A method's output as the call shape returns it: float, clipped to [0, 1], on the CPU."""
+    return image.detach().float().clamp(0, 1).cpu()
