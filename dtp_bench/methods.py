@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from baselines import dpst, gatys, histogram, identity, reinhard, sinir, strotss, warped_style
 from dtp_core import trainer
 from dtp_core.config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig
 
@@ -51,6 +52,41 @@ for _name in PRESETS:
         name=_name, stylize=trainer.stylize, make_config=_dtp_config_builder(_name),
         kind="dtp" if _name in _DTP_LABELS else "ablation", description=PRESET_DESCRIPTIONS[_name],
         needs_gpu=True, table_label=_DTP_LABELS.get(_name), paper_row=_DTP_LABELS.get(_name)))
+
+
+# Methods that need no one's trained weights (the VGG loss network aside): optimising baselines,
+# references, and DPST's committed outputs.
+
+register(MethodSpec(
+    name="gatys", stylize=gatys.stylize, make_config=gatys.GatysConfig.from_dict, kind="baseline",
+    description="Gatys et al. 2016: the image optimised (L-BFGS) for VGG content + Gram style losses",
+    needs_gpu=True, table_label="Gatys et al.", paper_row="Gatys et al."))
+register(MethodSpec(
+    name="strotss", stylize=strotss.stylize, make_config=strotss.StrotssConfig.from_dict, kind="baseline",
+    description="STROTSS (Kolkin et al. 2019): relaxed EMD style + self-similarity content, multi-scale",
+    needs_gpu=True, table_label="STROTSS", paper_row="STROTSS"))
+register(MethodSpec(
+    name="sinir", stylize=sinir.stylize, make_config=sinir.SinIRConfig.from_dict, kind="baseline",
+    description="SinIR (Yoo & Chen 2021): networks trained on the style alone, the content mapped through",
+    needs_gpu=True, table_label="SinIR", paper_row="SinIR"))
+register(MethodSpec(
+    name="identity", stylize=identity.stylize, make_config=identity.IdentityConfig.from_dict, kind="reference",
+    description="reference: the content unchanged", table_label="Identity (content)"))
+register(MethodSpec(
+    name="reinhard", stylize=reinhard.stylize, make_config=reinhard.ReinhardConfig.from_dict, kind="reference",
+    description="reference: Reinhard et al. 2001 colour transfer (mean/std in l-alpha-beta)",
+    table_label="Reinhard et al."))
+register(MethodSpec(
+    name="histogram", stylize=histogram.stylize, make_config=histogram.HistogramConfig.from_dict, kind="reference",
+    description="reference: per-channel RGB histogram matching (scikit-image)", table_label="Histogram matching"))
+register(MethodSpec(
+    name="warped_style", stylize=warped_style.stylize, make_config=warped_style.WarpedStyleConfig.from_dict,
+    kind="reference", description="reference: DTP's warped style image at iteration 0 (no decoder, no training)",
+    table_label="DTP warped style (iteration 0)"))
+register(MethodSpec(
+    name="dpst", stylize=dpst.stylize, make_config=dpst.DPSTConfig.from_dict, kind="precomputed",
+    description="DPST (Luan et al. 2017): the authors' committed outputs, resized to the protocol",
+    table_label="DPST (authors' outputs)", extra={"needs_file_param": "file"}))
 
 
 def get(name: str) -> MethodSpec:
