@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 DEMO_SIZE  ?= 128
 DEMO_ITERS ?= 300
 demo: $(STAMP)
-	$(PY) -m dtp_core.demo --size $(DEMO_SIZE) --iterations $(DEMO_ITERS) -o results/demo/chelsea_coffee.png
+	$(PY) -m dtp_core.demo --size $(DEMO_SIZE) --iterations $(DEMO_ITERS) -o results/demo/chelsea_rocket.png
 
 test: $(STAMP)
 	$(PY) -m pytest -q
