@@ -158,20 +158,34 @@ def _check(info: WeightFile, path: Path) -> None:
         raise WeightsFileError(info.name, f"sha256 differs from the published {info.sha256}", "download it again")
 
 
-def fetch(info: WeightFile, target: str | os.PathLike, cache: str | os.PathLike | None = None) -> Path:
-    """Download one file (directly, or out of its zip, kept in `cache`), check its size and sha256,
-    and only then rename it into place: a killed or corrupt download leaves nothing at `target`."""
+def archive_of(method: str) -> str | None:
+    """The zip URL a method's files come out of (None when they are direct downloads)."""
+    urls = {info.archive for info in catalogue(method).values() if info.archive and not info.url}
+    if len(urls) > 1:
+        raise ValueError(f"{method}: one archive per method is supported, {CATALOGUE} names {sorted(urls)}")
+    return urls.pop() if urls else None
+
+
+def fetch_archive(url: str, target: str | os.PathLike) -> Path:
+    """Download a zip to `target` (temporary file, renamed when complete)."""
+    with atomic_path(target) as tmp:
+        _copy_url(url, tmp)
+    return Path(target)
+
+
+def fetch(info: WeightFile, target: str | os.PathLike, archive: str | os.PathLike | None = None) -> Path:
+    """Download one file (directly, or out of its zip at `archive`, downloaded there first if
+    absent), check its size and sha256, and only then rename it into place: a killed or corrupt
+    download leaves nothing at `target`."""
     target = Path(target)
     if not info.fetchable:
         raise MethodUnavailable(info.name, info.source, info.how or "download it by hand")
-    archive = None
     if not info.url:
-        archive = Path(cache or target.parent) / Path(info.archive.split("?")[0]).name
+        archive = Path(archive or target.parent / "archive.zip")
         if not archive.is_file():
-            with atomic_path(archive) as tmp:
-                _copy_url(info.archive, tmp)
+            fetch_archive(info.archive, archive)
     with atomic_path(target) as tmp:
-        if archive is None:
+        if info.url:
             _copy_url(info.url, tmp)
         else:
             _extract(archive, info.member or info.name, tmp)
@@ -187,3 +201,40 @@ def _extract(archive: Path, member: str, dest: Path) -> None:
                                    "check config/weights.yaml's member for this file")
         with open(dest, "wb") as out, bundle.open(matches[0]) as src:
             shutil.copyfileobj(src, out, length=1 << 20)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m baselines.checkpoints METHOD [NAME] [--dir DIR] [--archive ZIP]``: fetch one file
+    (out of ZIP when the method's files come in one), or, without NAME, only the method's ZIP."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("method")
+    parser.add_argument("name", nargs="?")
+    parser.add_argument("--dir", help=f"weights folder (default ${WEIGHTS_ENV} or {DEFAULT_WEIGHTS_DIR})")
+    parser.add_argument("--archive", help="the method's zip: read from here, downloaded here if absent")
+    args = parser.parse_args(argv)
+    try:
+        if args.name is None:
+            if not args.archive:
+                parser.error("give NAME, or --archive ZIP to download only the zip")
+            url = archive_of(args.method)
+            if url is None:
+                raise ValueError("its files are direct downloads, there is no archive")
+            print(fetch_archive(url, args.archive))
+            return 0
+        info = catalogue(args.method).get(args.name)
+        if info is None:
+            print(f"{CATALOGUE} lists no {args.name!r} for {args.method}", file=sys.stderr)
+            return 2
+        target = fetch(info, weights_dir(args.dir) / args.method / args.name, archive=args.archive)
+    except (MethodUnavailable, WeightsFileError, ValueError, OSError) as err:
+        print(f"{args.method}/{args.name or 'archive'}: {err}", file=sys.stderr)
+        return 1
+    print(f"{target}: {sha256_file(target)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

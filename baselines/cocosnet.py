@@ -48,12 +48,11 @@ from skimage import feature
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-from dtp_core.devices import seed_everything, select_device
 from dtp_core.images import resize, to_tensor, to_uint8
-from dtp_core.method import StylizeResult, check_pair
-from dtp_core.records import Meter, environment
+from dtp_core.method import StylizeResult
+from dtp_core.records import Meter
 
-from . import checkpoints
+from . import checkpoints, runs
 from .config import BaselineConfig, require
 
 METHOD = "cocosnet"
@@ -319,12 +318,9 @@ def translate(corr: NoVGGCorrespondence, gen: SPADEGenerator, content_label: tor
 
 def stylize(content: torch.Tensor, style: torch.Tensor, *, config: CoCosNetConfig = CoCosNetConfig(), device="auto",
             seed: int | None = None, progress=None) -> StylizeResult:
-    check_pair(content, style)
-    device = select_device(device)
-    seed = config.seed if seed is None else seed
     paths = checkpoints.locate(METHOD, FILES, config.weights_dir)
+    device, seed = runs.start(content, style, config, device, seed)
     with Meter(device) as meter:
-        seed_everything(seed)
         corr, gen = (net.to(device).eval() for net in load_networks(paths))
         labels = [label(to_uint8(image)).to(device) for image in (content, style)]
         style_256 = to_tensor(resize(to_uint8(style), (SIZE, SIZE))).to(device)
@@ -332,7 +328,6 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: CoCosNetConfi
         size = content.shape[-2:]
         image = F.interpolate(output, size=size, mode="bilinear", align_corners=False).clamp(0, 1).cpu()
         warped = F.interpolate(warped, size=size, mode="bilinear", align_corners=False).clamp(0, 1).cpu()
-    facts = {"method": METHOD, "parameters": config.to_dict(), "non_default_parameters": config.non_defaults(),
-             "seed": seed, "input_shape": list(content.shape), "label_note": NO_MASKS_NOTE,
-             **checkpoints.record(paths), **meter.facts(), **environment(device)}
+    facts = runs.facts(METHOD, config, seed=seed, content=content, style=style, meter=meter, device=device,
+                       label_note=NO_MASKS_NOTE, **checkpoints.record(paths))
     return StylizeResult(image=image, facts=facts, extras={"warped": warped})

@@ -37,12 +37,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dtp_core.devices import seed_everything, select_device
 from dtp_core.images import resize, to_tensor, to_uint8
 from dtp_core.method import StylizeResult, check_pair
-from dtp_core.records import Meter, environment
+from dtp_core.records import Meter
 
-from . import checkpoints
+from . import checkpoints, runs
 from .config import BaselineConfig, require
 
 METHOD = "swapping_ae"
@@ -381,12 +380,10 @@ def swap(encoder: Encoder, generator: Generator, content: torch.Tensor, style: t
 def stylize(content: torch.Tensor, style: torch.Tensor, *, config: SwappingAEConfig = SwappingAEConfig(),
             device="auto", seed: int | None = None, progress=None) -> StylizeResult:
     check_pair(content, style, min_side=112)  # the texture code: two stride-2 3x3 convs on the 1/16 map (>= 7 px)
-    device = select_device(device)
-    seed = config.seed if seed is None else seed
     name = f"{config.model}/{CHECKPOINT}"
     paths = checkpoints.locate(METHOD, [name], config.weights_dir)
+    device, seed = runs.start(content, style, config, device, seed)
     with Meter(device) as meter:
-        seed_everything(seed)
         encoder, generator, ignored = load_networks(paths[name])
         encoder, generator = encoder.to(device).eval(), generator.to(device).eval()
         output = swap(encoder, generator, _multiple_of_16(content).to(device), _multiple_of_16(style).to(device),
@@ -394,7 +391,6 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: SwappingAECon
         if output.shape[-2:] != content.shape[-2:]:
             output = F.interpolate(output, size=content.shape[-2:], mode="bilinear", align_corners=False)
         image = output.float().clamp(0, 1).cpu()
-    facts = {"method": METHOD, "parameters": config.to_dict(), "non_default_parameters": config.non_defaults(),
-             "seed": seed, "input_shape": list(content.shape), **checkpoints.record(paths),
-             "checkpoint_keys_ignored": len(ignored), **meter.facts(), **environment(device)}
+    facts = runs.facts(METHOD, config, seed=seed, content=content, style=style, meter=meter, device=device,
+                       checkpoint_keys_ignored=len(ignored), **checkpoints.record(paths))
     return StylizeResult(image=image, facts=facts)

@@ -37,12 +37,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dtp_core.devices import seed_everything, select_device
 from dtp_core.images import resize, to_tensor, to_uint8
 from dtp_core.method import StylizeResult, check_pair
-from dtp_core.records import Meter, environment
+from dtp_core.records import Meter
 
-from . import checkpoints, torch7
+from . import checkpoints, runs, torch7
 from .config import BaselineConfig, positive_int, require
 
 METHOD = "wct"
@@ -259,11 +258,9 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: WCTConfig = W
             seed: int | None = None, progress=None) -> StylizeResult:
     # relu{k}_1 is 1/2^(k-1) of the input, and reflection padding needs at least 2 px there.
     check_pair(content, style, min_side=2 ** max(config.levels))
-    device = select_device(device)
-    seed = config.seed if seed is None else seed
     fmt, paths = resolve(config)
+    device, seed = runs.start(content, style, config, device, seed)
     with Meter(device) as meter:
-        seed_everything(seed)
         nets = load_networks(fmt, paths).to(device).eval()
         x_content = resize_short_side(content, config.content_size).to(device)
         x_style = resize_short_side(style, config.content_size).to(device)
@@ -271,7 +268,6 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: WCTConfig = W
         if output.shape[-2:] != content.shape[-2:]:
             output = F.interpolate(output, size=content.shape[-2:], mode="bilinear", align_corners=False)
         image = output.float().clamp(0, 1).cpu()
-    facts = {"method": METHOD, "parameters": config.to_dict(), "non_default_parameters": config.non_defaults(),
-             "seed": seed, "input_shape": list(content.shape), "weights_format": fmt, **checkpoints.record(paths),
-             **meter.facts(), **environment(device)}
+    facts = runs.facts(METHOD, config, seed=seed, content=content, style=style, meter=meter, device=device,
+                       weights_format=fmt, **checkpoints.record(paths))
     return StylizeResult(image=image, facts=facts)

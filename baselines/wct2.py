@@ -32,11 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dtp_core.devices import seed_everything, select_device
 from dtp_core.method import StylizeResult, check_pair
-from dtp_core.records import Meter, environment
+from dtp_core.records import Meter
 
-from . import checkpoints
+from . import checkpoints, runs
 from .config import BaselineConfig, positive_int, require
 from .wct import feature_wct, resize_short_side
 
@@ -222,11 +221,9 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: WCT2Config = 
         if any(side % 8 for side in image.shape[-2:]):
             raise ValueError(f"{name} is {image.shape[-1]}x{image.shape[-2]}; WCT2's three wavelet poolings "
                              "need both sides to be multiples of 8")
-    device = select_device(device)
-    seed = config.seed if seed is None else seed
     paths = checkpoints.locate(METHOD, FILES, config.weights_dir)
+    device, seed = runs.start(content, style, config, device, seed)
     with Meter(device) as meter:
-        seed_everything(seed)
         encoder, decoder = (net.to(device).eval() for net in load_networks(paths))
         x_content = resize_short_side(content, config.image_size).to(device)
         x_style = resize_short_side(style, config.image_size).to(device)
@@ -234,7 +231,6 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: WCT2Config = 
         if output.shape[-2:] != content.shape[-2:]:
             output = F.interpolate(output, size=content.shape[-2:], mode="bilinear", align_corners=False)
         image = output.float().clamp(0, 1).cpu()
-    facts = {"method": METHOD, "parameters": config.to_dict(), "non_default_parameters": config.non_defaults(),
-             "seed": seed, "input_shape": list(content.shape), **checkpoints.record(paths), **meter.facts(),
-             **environment(device)}
+    facts = runs.facts(METHOD, config, seed=seed, content=content, style=style, meter=meter, device=device,
+                       **checkpoints.record(paths))
     return StylizeResult(image=image, facts=facts)

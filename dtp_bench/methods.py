@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from baselines import dpst, gatys, histogram, identity, reinhard, sinir, strotss, warped_style
+from baselines import cocosnet, swapping_ae, wct, wct2
 from dtp_core import trainer
 from dtp_core.config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig
 
@@ -87,6 +88,28 @@ register(MethodSpec(
     name="dpst", stylize=dpst.stylize, make_config=dpst.DPSTConfig.from_dict, kind="precomputed",
     description="DPST (Luan et al. 2017): the authors' committed outputs, resized to the protocol",
     table_label="DPST (authors' outputs)", extra={"needs_file_param": "file"}))
+
+
+# Methods that need their authors' released checkpoints (config/weights.yaml); without them the
+# cell is "unavailable: needs FILE from URL".
+
+register(MethodSpec(
+    name="wct", stylize=wct.stylize, make_config=wct.WCTConfig.from_dict, kind="baseline",
+    description="WCT (Li et al. 2017): whitening-colouring transforms at relu5_1..relu1_1, the authors' decoders",
+    needs_gpu=True, weights=wct.PTH_FILES, table_label="WCT", paper_row="WCT", extra={"alternative_weights": wct.T7_FILES}))
+register(MethodSpec(
+    name="wct2", stylize=wct2.stylize, make_config=wct2.WCT2Config.from_dict, kind="baseline",
+    description="WCT2 (Yoo et al. 2019): wavelet-pooling autoencoder, WCT at encoder, skips and decoder",
+    needs_gpu=True, weights=wct2.FILES, table_label="WCT2", paper_row="WCT2"))
+register(MethodSpec(
+    name="swapping_ae", stylize=swapping_ae.stylize, make_config=swapping_ae.SwappingAEConfig.from_dict,
+    kind="baseline", description="Swapping Autoencoder (Park et al. 2020): content structure code + style texture code",
+    needs_gpu=True, weights=tuple(f"{m}/{swapping_ae.CHECKPOINT}" for m in swapping_ae.MODELS),
+    table_label="Swapping AE", paper_row="Swapping AE"))
+register(MethodSpec(
+    name="cocosnet", stylize=cocosnet.stylize, make_config=cocosnet.CoCosNetConfig.from_dict, kind="baseline",
+    description="CoCosNet (Zhang et al. 2020): CelebA-HQ edge-to-face translation with the style face as exemplar",
+    needs_gpu=True, weights=cocosnet.FILES, table_label="CoCosNet", paper_row="CoCosNet"))
 
 
 def get(name: str) -> MethodSpec:
