@@ -16,14 +16,19 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class ConvBlock(nn.Sequential):
+class ConvBlock(nn.Module):
     def __init__(self, channels: int):
-        super().__init__(nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), nn.InstanceNorm2d(channels),
-                         nn.LeakyReLU(0.2))
+        super().__init__()
+        self.layer = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3),
+                                   nn.InstanceNorm2d(channels), nn.LeakyReLU(0.2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)
 
 
 class SinIRNet(nn.Module):
-    """One scale's network; parameter names follow the authors' (`from_rgb`, `layers`, `to_rgb`)."""
+    """One scale's network. Parameter names are the authors' (`from_rgb.0.weight`, `layers.3.layer.1.bias`,
+    `to_rgb.1.weight`), so a state dict saved by their code loads as is."""
 
     def __init__(self, channels: int = 128, blocks: int = 6, image_channels: int = 3):
         super().__init__()
