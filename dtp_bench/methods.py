@@ -87,7 +87,9 @@ register(MethodSpec(
 register(MethodSpec(
     name="dpst", stylize=dpst.stylize, make_config=dpst.DPSTConfig.from_dict, kind="precomputed",
     description="DPST (Luan et al. 2017): the authors' committed outputs, resized to the protocol",
-    table_label="DPST (authors' outputs)", extra={"needs_file_param": "file"}))
+    table_label="DPST (authors' outputs)",
+    # The job fills the `file` parameter from the pair's `dpst_output` extra (a fetched file).
+    extra={"params_from_pair": {"file": "dpst_output"}}))
 
 
 # Methods that need their authors' released checkpoints (config/weights.yaml); without them the
