@@ -71,6 +71,11 @@ def evaluate_output(sidecar_file: str | Path, out_json: str | Path, scorer: Scor
         "cost": {**{key: sidecar.get(key) for key in COST_KEYS}, **read_benchmark(benchmark)},
         "settings": scorer.describe(), "metrics": {},
     }
+    for key in ("dataset", "method"):
+        if not record[key]:
+            raise ValueError(f"{sidecar_file}: no {key} recorded in the sidecar; pass {key}=")
+    if record["pair_id"] in ("", "None"):
+        raise ValueError(f"{sidecar_file}: no pair_id recorded in the sidecar; pass pair_id=")
     if status == "ok":
         output_png = sidecar_file.with_suffix(".png")
         content = content or sidecar.get("content_file")

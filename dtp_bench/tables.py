@@ -1,0 +1,298 @@
+"""Tables from the metrics files: every number is the mean of the per-pair JSON files behind it.
+
+    results/metrics/<dataset>/<method>/<pair>.json  ->  load_metrics()  ->  one row per file
+      -> table_full  (every metric: mean, std, count, per method and dataset, reference rows included)
+      -> cells       (the paper's datasets, pooled from ours by `table1_datasets`; PE and SSIM)
+           -> table1 (the paper's layout), table1_vs_paper (ours beside the paper's, difference)
+      -> ablation    (the Fig. 5 ablations beside the full model, every metric)
+
+A cell with no number says why: "unavailable" (weights absent), "failed" (the job raised),
+"not run" (no output of that method on that dataset); the reasons go to the row's `notes`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import paper
+from .metrics import METRICS
+
+# The paper's datasets, each pooled from one or more of ours (config: report.table1_datasets).
+DEFAULT_TABLE1_DATASETS = {"Photo-R": ["photo-r"], "CelebA-HQ": ["celeba-hq"], "FFHQ": ["ffhq"]}
+TABLE1_METRICS = ("pieapp", "ssim")
+KIND_ORDER = ("dtp", "baseline", "precomputed", "ablation", "reference", "unknown")
+FULL_MODEL = "dtp_lc1_5"  # the ablations' reference: the authors' default setting
+DIGITS = 4  # decimals in table1.csv / table1_vs_paper.csv (table_full.csv keeps full precision)
+
+
+def _registry():
+    from .methods import METHODS
+    return METHODS
+
+
+def method_info(name: str, registry=None) -> dict:
+    spec = (registry if registry is not None else _registry()).get(name)
+    if spec is None:
+        return {"method": name, "label": name, "kind": "unknown", "paper_row": None, "description": ""}
+    return {"method": name, "label": spec.table_label or name, "kind": spec.kind, "paper_row": spec.paper_row,
+            "description": spec.description}
+
+
+# ---------------------------------------------------------------------------------------- loading
+def load_metrics(files) -> pd.DataFrame:
+    """One row per metrics file: dataset, method, pair_id, status, reason, cost, and per metric m the
+    columns m (value), m_status, m_reason; `file` is the path the row came from."""
+    rows = []
+    for path in sorted(map(str, files)):
+        record = json.loads(Path(path).read_text())
+        row = {key: record.get(key) for key in ("dataset", "method", "pair_id", "status", "reason", "backbone",
+                                                "backbone_note")}
+        row["pair_id"] = str(row["pair_id"])
+        row["file"] = path
+        row.update({key: record.get("cost", {}).get(key) for key in
+                    ("seconds", "peak_rss_mib", "peak_gpu_mib", "benchmark_s", "benchmark_max_rss_mib")})
+        row["ssim_convention"] = record.get("settings", {}).get("ssim_convention")
+        for name in METRICS:
+            score = record.get("metrics", {}).get(name)
+            if score is None:
+                row[name], row[f"{name}_status"], row[f"{name}_reason"] = math.nan, "not scored", "metric not enabled"
+            else:
+                row[name] = score.get("value", math.nan)
+                row[f"{name}_status"], row[f"{name}_reason"] = score["status"], score.get("reason", "")
+        rows.append(row)
+    columns = ["dataset", "method", "pair_id", "status", "reason", "backbone", "backbone_note", "file"]
+    frame = pd.DataFrame(rows, columns=None if rows else columns)
+    for name in METRICS:
+        if name in frame:
+            frame[name] = frame[name].astype(float)
+    return frame
+
+
+# ------------------------------------------------------------------------------------- one cell
+@dataclass
+class Cell:
+    mean: float | None
+    std: float | None
+    n: int                      # pairs with a number
+    pairs: int                  # pairs behind the cell, whatever happened to them
+    status: str                 # "ok" | "unavailable" | "failed" | "not run" | "not scored"
+    reasons: list[str] = field(default_factory=list)
+
+    def text(self, digits: int = DIGITS):
+        return round(self.mean, digits) if self.n else self.status
+
+
+def summarise(rows: pd.DataFrame, metric: str) -> Cell:
+    """Mean, std (ddof 1) and count of `metric` over `rows` (metrics-file rows), with why any is missing."""
+    if rows.empty:
+        return Cell(None, None, 0, 0, "not run", ["no output of this method on this dataset in this run"])
+    metric_status = rows[f"{metric}_status"].where(rows["status"] == "ok", rows["status"])
+    reasons_of = rows[f"{metric}_reason"].where(rows["status"] == "ok", rows["reason"])
+    ok = metric_status == "ok"
+    values = rows.loc[ok, metric].astype(float)
+    missing = Counter(zip(metric_status[~ok], reasons_of[~ok].fillna("")))
+    reasons = [_reason(status, reason, count, len(rows), partial=not values.empty)
+               for (status, reason), count in missing.most_common()]
+    if values.empty:
+        status = missing.most_common(1)[0][0][0]
+        return Cell(None, None, 0, len(rows), status, reasons)
+    std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+    return Cell(float(values.mean()), std, len(values), len(rows), "ok", reasons)
+
+
+def _reason(status: str, reason: str, count: int, pairs: int, partial: bool) -> str:
+    """'unavailable: needs X' for a cell with no number; '2 of 6 pairs failed: ...' beside a number."""
+    text = reason if reason.startswith(status) else f"{status}: {reason}" if reason else status
+    if partial or count != pairs:
+        return f"{count} of {pairs} pairs {text}"
+    return text
+
+
+def _backbone(rows: pd.DataFrame) -> str:
+    ok = rows[rows["status"] == "ok"] if not rows.empty else rows
+    names = set()
+    for backbone, note in zip(ok.get("backbone", []), ok.get("backbone_note", [])):
+        if isinstance(backbone, str) and backbone:
+            names.add(f"{backbone} (stand-in for vgg19)" if isinstance(note, str) and note else backbone)
+    return ", ".join(sorted(names)) or "none"
+
+
+def _sort_key(info: dict):
+    return (KIND_ORDER.index(info["kind"]) if info["kind"] in KIND_ORDER else len(KIND_ORDER), info["method"])
+
+
+# ------------------------------------------------------------------------------------ table_full
+def table_full(df: pd.DataFrame, registry=None) -> pd.DataFrame:
+    """Every metric's mean, std and count per (method, dataset), with pair counts by status and cost."""
+    out = []
+    groups = df.groupby(["method", "dataset"], sort=False) if not df.empty else []
+    for (method, dataset), rows in groups:
+        info = method_info(method, registry)
+        row = {"method": method, "label": info["label"], "kind": info["kind"], "dataset": dataset,
+               "pairs": len(rows), **{f"n_{s}": int((rows["status"] == s).sum()) for s in ("ok", "unavailable", "failed")}}
+        notes = []
+        for name in METRICS:
+            cell = summarise(rows, name)
+            row.update({f"{name}_mean": cell.mean, f"{name}_std": cell.std, f"{name}_n": cell.n})
+            if cell.n == 0:
+                row[f"{name}_mean"] = cell.status
+            notes += [f"{METRICS[name].label}: {reason}" for reason in cell.reasons]
+        ok = rows[rows["status"] == "ok"]
+        for key in ("seconds", "peak_rss_mib", "peak_gpu_mib", "benchmark_s", "benchmark_max_rss_mib"):
+            values = pd.to_numeric(ok.get(key), errors="coerce").dropna() if key in ok else pd.Series(dtype=float)
+            row[f"{key}_mean"] = float(values.mean()) if len(values) else math.nan
+        row["backbone"] = _backbone(rows)
+        row["notes"] = _dedupe(notes, (len(METRICS), "all metrics"))
+        out.append((info, dataset, row))
+    out.sort(key=lambda item: (_sort_key(item[0]), str(item[1])))
+    return pd.DataFrame([row for _, _, row in out])
+
+
+def _dedupe(notes: list[str], every: tuple[int, str] | None = None) -> str:
+    """Notes that differ only by the cell named become one ('PE, LPIPS: unavailable: ...'); with
+    `every` = (number of cells, word), one reason for every cell reads 'word: reason'."""
+    by_reason: dict[str, list[str]] = {}
+    for note in notes:
+        where, reason = note.split(": ", 1)
+        by_reason.setdefault(reason, []).append(where)
+    if len(by_reason) == 1 and every is not None and len(notes) == every[0]:
+        return f"{every[1]}: {next(iter(by_reason))}"
+    return "; ".join(f"{', '.join(wheres)}: {reason}" for reason, wheres in by_reason.items())
+
+
+# ----------------------------------------------------------------------------- the paper's cells
+def table1_methods(df: pd.DataFrame, registry=None) -> list[dict]:
+    """Table 1's rows: the paper's rows in its order (matched by `MethodSpec.paper_row`), then our other
+    methods and the reference rows present in the run (no ablations: they have their own table)."""
+    registry = registry if registry is not None else _registry()
+    by_paper_row = {spec.paper_row: name for name, spec in registry.items() if spec.paper_row}
+    rows = []
+    for paper_row in paper.ROWS:
+        name = by_paper_row.get(paper_row)
+        rows.append(method_info(name, registry) if name else
+                    {"method": "", "label": paper_row, "kind": "baseline", "paper_row": paper_row, "description": ""})
+    listed = {row["method"] for row in rows}
+    present = df["method"].unique() if not df.empty else []
+    extra = [method_info(m, registry) for m in present if m not in listed]
+    rows += sorted((info for info in extra if info["kind"] != "ablation"), key=_sort_key)
+    return rows
+
+
+def cells(df: pd.DataFrame, datasets: dict[str, list[str]] | None = None, registry=None,
+          metrics=TABLE1_METRICS) -> list[dict]:
+    """Long form of Table 1: one dict per (row, paper dataset, metric) with its Cell."""
+    datasets = datasets or DEFAULT_TABLE1_DATASETS
+    out = []
+    for info in table1_methods(df, registry):
+        for table_dataset, ours in datasets.items():
+            rows = df[(df["method"] == info["method"]) & df["dataset"].isin(ours)] if not df.empty else df
+            for metric in metrics:
+                cell = summarise(rows, metric)
+                if not info["method"]:
+                    cell.reasons = ["not implemented in this benchmark"]
+                out.append({**info, "dataset": table_dataset, "metric": metric, "cell": cell,
+                            "backbone": _backbone(rows)})
+    return out
+
+
+def table1(cell_list: list[dict]) -> pd.DataFrame:
+    """The paper's layout: one row per method, PE and SSIM per paper dataset, pair counts, backbone, notes."""
+    rows: dict[str, dict] = {}
+    notes: dict[str, list[str]] = {}
+    for item in cell_list:
+        key = item["method"] or item["label"]
+        row = rows.setdefault(key, {"method": item["method"], "label": item["label"], "kind": item["kind"]})
+        label = f"{item['dataset']} {METRICS[item['metric']].label}"
+        row[label] = item["cell"].text()
+        row[f"{label} n"] = item["cell"].n
+        backbones = set(filter(lambda b: b != "none", row.get("_backbones", set()) | set(item["backbone"].split(", "))))
+        row["_backbones"] = backbones
+        notes.setdefault(key, []).extend(f"{label}: {reason}" for reason in item["cell"].reasons)
+    table = []
+    for key, row in rows.items():
+        backbones = row.pop("_backbones")
+        every = (sum(1 for item in cell_list if (item["method"] or item["label"]) == key), "all cells")
+        table.append({**row, "backbone": ", ".join(sorted(backbones)) or "none", "notes": _dedupe(notes[key], every)})
+    frame = pd.DataFrame(table)
+    counts = [c for c in frame.columns if c.endswith(" n")]
+    values = [c for c in frame.columns if c not in counts and c not in ("method", "label", "kind", "backbone", "notes")]
+    return frame[["method", "label", "kind", *values, *counts, "backbone", "notes"]]
+
+
+def table1_vs_paper(cell_list: list[dict], digits: int = DIGITS) -> pd.DataFrame:
+    """Ours beside the paper's, per (row, dataset, metric): difference = ours - paper."""
+    out = []
+    for item in cell_list:
+        cell = item["cell"]
+        reported = paper.value(item["paper_row"], item["dataset"], item["metric"]) if item["paper_row"] else None
+        ours = round(cell.mean, digits) if cell.n else None
+        out.append({"method": item["method"], "label": item["label"], "paper_row": item["paper_row"] or "",
+                    "dataset": item["dataset"], "metric": METRICS[item["metric"]].label,
+                    "better": METRICS[item["metric"]].direction, "ours": ours if cell.n else cell.status,
+                    "n": cell.n, "paper": reported if reported is not None else "not reported",
+                    "difference": round(cell.mean - reported, digits) if cell.n and reported is not None else "",
+                    "backbone": item["backbone"], "notes": "; ".join(cell.reasons)})
+    return pd.DataFrame(out)
+
+
+def ablation(df: pd.DataFrame, registry=None) -> pd.DataFrame:
+    """The Fig. 5 ablations beside the full model, on every metric (rows of table_full)."""
+    registry = registry if registry is not None else _registry()
+    keep = [m for m in (df["method"].unique() if not df.empty else [])
+            if m == FULL_MODEL or method_info(m, registry)["kind"] == "ablation"]
+    full = table_full(df[df["method"].isin(keep)], registry) if keep else pd.DataFrame()
+    if full.empty:
+        return pd.DataFrame(columns=["method", "description", "dataset", "pairs"])
+    full.insert(2, "description", [method_info(m, registry)["description"] for m in full["method"]])
+    full["_order"] = full["method"] != FULL_MODEL  # the full model first, then the ablations
+    return full.sort_values(["_order", "method", "dataset"]).drop(columns="_order").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------- writing
+def notes_markdown(df: pd.DataFrame, table: pd.DataFrame) -> str:
+    """table1 as Markdown with how its numbers were made: the SSIM convention, PieAPP's and the
+    backbones' status, and why any cell is empty."""
+    lines = ["# Table 1 (ours)", ""]
+    shown = [c for c in table.columns if c not in ("method", "kind", "notes")]
+    lines += ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
+    lines += ["| " + " | ".join(str(row[c]) for c in shown) + " |" for _, row in table.iterrows()]
+    lines += ["", "## How these numbers were made", ""]
+    conventions = sorted(set(df["ssim_convention"].dropna())) if "ssim_convention" in df else []
+    lines.append("- " + ("SSIM convention: " + " | ".join(conventions) if conventions else "SSIM: no output scored"))
+    if len(conventions) > 1:
+        lines.append("- WARNING: the metrics files were made with different SSIM conventions; rerun evaluate")
+    for name, spec in METRICS.items():
+        lines.append(f"- {spec.label} ({name}): {spec.description}; compares the output with the "
+                     f"{spec.reference}; {spec.direction} is better")
+    pieapp = df.get("pieapp_status")
+    if pieapp is not None and (pieapp == "unavailable").any():
+        reason = df.loc[pieapp == "unavailable", "pieapp_reason"].iloc[0]
+        lines.append(f"- PE is unavailable: {reason}")
+    lines.append("- a cell without a number says why (unavailable / failed / not run); the notes column gives the reason")
+    for _, row in table.iterrows():
+        if row["notes"]:
+            lines.append(f"- {row['label']}: {row['notes']}")
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(metric_files, out: dict[str, str | Path], datasets: dict[str, list[str]] | None = None,
+                 registry=None) -> dict[str, pd.DataFrame]:
+    """Write every table. `out` maps table1, table1_md, table_full, table1_vs_paper, ablation to paths."""
+    from dtp_core.atomic import write_text
+
+    df = load_metrics(metric_files)
+    cell_list = cells(df, datasets, registry)
+    tables = {"table1": table1(cell_list), "table_full": table_full(df, registry),
+              "table1_vs_paper": table1_vs_paper(cell_list), "ablation": ablation(df, registry)}
+    for name, frame in tables.items():
+        if name in out:
+            write_text(out[name], frame.to_csv(index=False))
+    if "table1_md" in out:
+        write_text(out["table1_md"], notes_markdown(df, tables["table1"]))
+    return tables

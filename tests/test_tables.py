@@ -1,0 +1,169 @@
+"""Tables: the paper's layout, every cell the mean of the metrics files behind it, honest empty cells."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from skimage import data
+
+from dtp_core.images import resize, save_png, to_tensor
+from dtp_core.method import StylizeResult
+from dtp_core.outputs import save_result, save_status
+from dtp_bench import paper
+from dtp_bench.metrics.evaluate import evaluate_many
+from dtp_bench.tables import FULL_MODEL, load_metrics, write_tables
+
+SIZE = 48
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+DATASETS = {"Photo-R": ["dpst", "photonas"], "CelebA-HQ": ["celeba-hq"], "FFHQ": ["ffhq"]}
+SETTINGS = {"enabled": ["ssim", "pieapp", "histogram"]}  # no VGG: fast; PieAPP absent: unavailable
+
+
+def _make_output(method, content, style):
+    if method in ("identity",):
+        return content
+    if method == "dtp_lc1_5":
+        return content * 0.8 + style * 0.2
+    if method == "dtp_no_cycle":
+        return content * 0.5 + style * 0.5
+    raise ValueError(method)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A small results tree made by the real writers: sidecars -> evaluate -> metrics files -> tables."""
+    old_hub = torch.hub.get_dir()
+    root = tmp_path_factory.mktemp("run")
+    torch.hub.set_dir(str(root / "hub"))  # empty hub cache: PieAPP is unavailable
+    images = {}
+    for name in PHOTOS:
+        images[name] = root / "data" / f"{name}.png"
+        save_png(images[name], resize(getattr(data, name)(), (SIZE, SIZE)))
+    pairs = {"dpst": [("1", "astronaut", "coffee"), ("2", "chelsea", "rocket")],
+             "photonas": [("7", "coffee", "chelsea")],
+             "celeba-hq": [("a", "rocket", "astronaut"), ("b", "astronaut", "chelsea"), ("c", "coffee", "rocket")],
+             "ffhq": [("x", "chelsea", "coffee")]}
+    jobs = []
+    for dataset, rows in pairs.items():
+        for pair_id, c, s in rows:
+            context = {"dataset": dataset, "pair_id": pair_id, "content_file": str(images[c]), "style_file": str(images[s])}
+            content, style = to_tensor(resize(getattr(data, c)(), (SIZE, SIZE))), to_tensor(resize(getattr(data, s)(), (SIZE, SIZE)))
+            for method in ("identity", "dtp_lc1_5", "dtp_no_cycle", "wct"):
+                context["method"] = method
+                out = root / "results" / "outputs" / dataset / method / f"{pair_id}.png"
+                if method == "wct":
+                    save_status(out, "unavailable", "unavailable: needs WCT.t7 from https://example.org (fetch it)", context)
+                elif method == "dtp_lc1_5" and (dataset, pair_id) == ("celeba-hq", "c"):
+                    save_status(out, "failed", "RuntimeError: CUDA out of memory", context)
+                else:
+                    facts = {"seconds": 1.5 if method.startswith("dtp") else 0.01, "peak_rss_mib": 100.0,
+                             "backbone": "vgg16" if method.startswith("dtp") else None,
+                             "backbone_note": "stand-in" if method.startswith("dtp") else ""}
+                    save_result(StylizeResult(_make_output(method, content, style), facts), out, extra_facts=context)
+                jobs.append({"sidecar": out.with_suffix(".json"),
+                             "out": root / "results" / "metrics" / dataset / method / f"{pair_id}.json"})
+    evaluate_many(jobs, SETTINGS)
+    files = sorted((root / "results" / "metrics").glob("*/*/*.json"))
+    out = {name: root / "results" / f"{name}.csv" for name in ("table1", "table_full", "table1_vs_paper", "ablation")}
+    out["table1_md"] = root / "results" / "table1.md"
+    write_tables(files, out, DATASETS)
+    torch.hub.set_dir(old_hub)
+    tables = {name: pd.read_csv(path) for name, path in out.items() if name != "table1_md"}
+    return {"root": root, "files": files, "tables": tables, "md": out["table1_md"].read_text()}
+
+
+def _json_values(files, method, datasets, metric):
+    values = []
+    for path in files:
+        record = json.loads(Path(path).read_text())
+        if record["method"] == method and record["dataset"] in datasets and record["status"] == "ok":
+            values.append(record["metrics"][metric]["value"])
+    return values
+
+
+def test_table1_layout(run):
+    t1 = run["tables"]["table1"]
+    cells = [f"{d} {m}" for d in paper.DATASETS for m in ("PE", "SSIM")]
+    assert list(t1.columns) == ["method", "label", "kind", *cells, *(f"{c} n" for c in cells), "backbone", "notes"]
+    # the paper's rows first, in its order, then ours (references last; ablations have their own table)
+    assert list(t1["label"][: len(paper.ROWS)]) == list(paper.ROWS)
+    assert list(t1["method"][len(paper.ROWS):]) == ["identity"]
+    assert FULL_MODEL in set(t1["method"]) and "dtp_no_cycle" not in set(t1["method"])
+
+
+def test_identity_row_ssim_is_one(run):
+    row = run["tables"]["table1"].set_index("method").loc["identity"]
+    for dataset in paper.DATASETS:
+        assert float(row[f"{dataset} SSIM"]) == pytest.approx(1.0, abs=1e-9)
+    full = run["tables"]["table_full"]
+    assert (full.loc[full["method"] == "identity", "ssim_mean"].astype(float) == 1.0).all()
+
+
+def test_cells_are_the_mean_of_the_json_files_behind_them(run):
+    files, full, t1 = run["files"], run["tables"]["table_full"], run["tables"]["table1"].set_index("method")
+    for _, row in full[full["n_ok"] > 0].iterrows():
+        for metric in ("ssim", "histogram"):
+            values = _json_values(files, row["method"], [row["dataset"]], metric)
+            assert float(row[f"{metric}_mean"]) == pytest.approx(np.mean(values), abs=1e-12)
+            assert int(row[f"{metric}_n"]) == len(values)
+            if len(values) > 1:
+                assert float(row[f"{metric}_std"]) == pytest.approx(np.std(values, ddof=1), abs=1e-12)
+    # Photo-R pools two of our datasets (3 pairs); table1 keeps 4 decimals
+    values = _json_values(files, FULL_MODEL, DATASETS["Photo-R"], "ssim")
+    assert len(values) == 3 == t1.loc[FULL_MODEL, "Photo-R SSIM n"]
+    assert float(t1.loc[FULL_MODEL, "Photo-R SSIM"]) == pytest.approx(np.mean(values), abs=5e-5)
+
+
+def test_unavailable_pieapp_is_written_as_such_with_the_reason(run):
+    t1 = run["tables"]["table1"].set_index("method")
+    assert t1.loc["identity", "Photo-R PE"] == "unavailable"
+    assert t1.loc["identity", "Photo-R PE n"] == 0
+    assert "needs PieAPPv0.1.pth" in t1.loc["identity", "notes"]
+    assert "PE is unavailable: unavailable: needs PieAPPv0.1.pth" in run["md"]
+    assert "SSIM convention: SSIM (piq" in run["md"]
+    vs = run["tables"]["table1_vs_paper"]
+    row = vs[(vs["method"] == FULL_MODEL) & (vs["dataset"] == "Photo-R") & (vs["metric"] == "PE")].iloc[0]
+    assert row["ours"] == "unavailable" and float(row["paper"]) == 1.09 and pd.isna(row["difference"])
+
+
+def test_unavailable_failed_and_not_run_cells(run):
+    t1 = run["tables"]["table1"].set_index("label")
+    assert t1.loc["WCT", "Photo-R SSIM"] == "unavailable"
+    assert "all cells: unavailable: needs WCT.t7" in t1.loc["WCT", "notes"]
+    assert t1.loc["Gatys et al.", "FFHQ SSIM"] == "not run"
+    # one of three CelebA-HQ jobs failed: the mean of the other two, and a note saying so
+    dtp = t1.loc["DTP, lambda_c = 1/5"]
+    assert dtp["CelebA-HQ SSIM n"] == 2
+    assert "1 of 3 pairs failed: RuntimeError: CUDA out of memory" in dtp["notes"]
+    assert "vgg16 (stand-in for vgg19)" == dtp["backbone"]
+
+
+def test_table1_vs_paper_difference(run):
+    vs = run["tables"]["table1_vs_paper"]
+    row = vs[(vs["method"] == FULL_MODEL) & (vs["dataset"] == "FFHQ") & (vs["metric"] == "SSIM")].iloc[0]
+    assert float(row["difference"]) == pytest.approx(float(row["ours"]) - 0.98, abs=1e-4)
+    assert row["better"] == "higher" and row["n"] == 1
+    wct = vs[(vs["label"] == "WCT") & (vs["dataset"] == "FFHQ")].iloc[0]
+    assert wct["paper"] == "not reported"
+
+
+def test_ablation_table(run):
+    ab = run["tables"]["ablation"]
+    assert list(ab["method"].unique()) == [FULL_MODEL, "dtp_no_cycle"]
+    assert "cycle" in ab.loc[ab["method"] == "dtp_no_cycle", "description"].iloc[0]
+    assert {"ssim_mean", "ssim_std", "ssim_n", "histogram_mean", "pieapp_mean"} <= set(ab.columns)
+
+
+def test_full_table_counts_and_reference_rows(run):
+    full = run["tables"]["table_full"].set_index(["method", "dataset"])
+    assert full.loc[(FULL_MODEL, "celeba-hq"), ["pairs", "n_ok", "n_failed"]].tolist() == [3, 2, 1]
+    assert full.loc[("wct", "ffhq"), "ssim_mean"] == "unavailable"
+    assert full.loc[("identity", "dpst"), "kind"] == "reference"
+    assert float(full.loc[(FULL_MODEL, "dpst"), "seconds_mean"]) == 1.5
+
+
+def test_load_metrics_of_nothing_is_empty():
+    assert load_metrics([]).empty
