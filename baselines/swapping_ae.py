@@ -355,9 +355,10 @@ def fix_noise(generator: Generator, height: int, width: int, seed: int) -> None:
 def load_networks(path) -> tuple[Encoder, Generator, list[str]]:
     state = checkpoints.read_state_dict(path)
     encoder, generator = Encoder(), Generator()
-    ignored = checkpoints.load_into(encoder, state, path, prefix="E.")
-    ignored += checkpoints.load_into(generator, state, path, prefix="G.")
-    return encoder, generator, ignored
+    checkpoints.load_into(encoder, state, path, prefix="E.")
+    checkpoints.load_into(generator, state, path, prefix="G.")
+    used = {f"E.{k}" for k in encoder.state_dict()} | {f"G.{k}" for k in generator.state_dict()}
+    return encoder, generator, sorted(set(state) - used)  # the discriminators, optimiser counters
 
 
 def _multiple_of_16(image: torch.Tensor) -> torch.Tensor:
