@@ -84,7 +84,9 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: GatysConfig =
             start = x_content.clone()
         else:
             start = torch.randn(x_content.shape, generator=torch.Generator().manual_seed(seed)).to(device)
-        image = start.requires_grad_(True)
+        # L-BFGS flattens the gradient with .view(-1): the image must be contiguous (a tensor made
+        # from an HWC array by `to_tensor` is not).
+        image = start.contiguous().requires_grad_(True)
         optimizer = torch.optim.LBFGS([image], lr=1.0, max_iter=config.lbfgs_step_iterations,
                                       history_size=config.lbfgs_history)
         history: list[torch.Tensor] = []

@@ -67,6 +67,17 @@ def test_runs_are_deterministic_and_the_noise_start_is_seeded(pair, resolved_wei
     assert not torch.equal(runs[0], runs[2])
 
 
+def test_images_loaded_from_files_work(resolved_weights):
+    # `dtp_core.images.to_tensor` returns a permuted (non-contiguous) view of the HWC array.
+    array = (torch.rand(24, 20, 3) * 255).byte().numpy()
+    from dtp_core.images import to_tensor
+    content = to_tensor(array)
+    assert not content.is_contiguous()
+    result = gatys.stylize(content, content, config=SMALL.replace(iterations=1), device="cpu",
+                           resolved=resolved_weights, progress=False)
+    assert result.image.shape == content.shape
+
+
 def test_cuda_matches_the_call_shape(pair, resolved_weights):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
