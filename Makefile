@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/cpu.py
+	$(PY) benchmarks/speed.py --flops
 
 clean-venv:
 	rm -rf $(VENV)

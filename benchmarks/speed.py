@@ -1,0 +1,229 @@
+"""DTP speed and memory: seconds per iteration, peak memory, the split of an iteration, FLOPs.
+
+    python benchmarks/speed.py                       # CPU, sizes 128 256 512
+    python benchmarks/speed.py --device cuda --sizes 256 --iterations 30
+    python benchmarks/speed.py --flops               # also count FLOPs and measure peak throughput
+
+Each size runs in its own process, so that peak RSS is that size's alone. Seconds per iteration is
+the median over the iterations after the first two (warm-up). The split times each part's forward
+and backward on its own (encoder passes, correspondence + warps, decoder passes, losses, Adam);
+its sum is close to, not equal to, a full iteration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from dtp_core import trainer  # noqa: E402
+from dtp_core.backbone import resolve_weights  # noqa: E402
+from dtp_core.config import DTPConfig  # noqa: E402
+from dtp_core.correspondence import correlate  # noqa: E402
+from dtp_core.images import normalize, to_tensor, resize  # noqa: E402
+from dtp_core.losses import contrastive_loss, gather_patches, nearest_neighbour_style_loss  # noqa: E402
+from dtp_core.records import peak_rss_mib  # noqa: E402
+
+
+def demo_pair(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    from skimage import data
+    return tuple(to_tensor(resize(img, (size, size))) for img in (data.chelsea(), data.rocket()))
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, device, repeats=3) -> float:
+    fn()  # warm-up
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure_one(size: int, device: torch.device, iterations: int, split: bool, config: DTPConfig) -> dict:
+    resolved = resolve_weights(config.backbone)
+    content, style = (normalize(x.to(device)) for x in demo_pair(size))
+    nets = trainer.build_networks(config, resolved, device, config.seed)
+    optimizers = trainer.make_optimizers(nets, config)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    times, previous = [], None
+    for _ in range(iterations):
+        start = time.perf_counter()
+        step = trainer.forward(nets, content, style, config, previous)
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)
+        step.total.backward()
+        for opt in optimizers:
+            opt.step()
+        previous = step.output_feature
+        sync(device)
+        times.append(time.perf_counter() - start)
+    result = {"size": size, "device": str(device), "threads": torch.get_num_threads(),
+              "s_per_iter": statistics.median(times[2:] or times), "first_iter_s": times[0],
+              "peak_rss_mib": peak_rss_mib(), "backbone": resolved.backbone}
+    if device.type == "cuda":
+        result["peak_gpu_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
+    if split:
+        result["split"] = split_iteration(nets, optimizers, content, style, config, device)
+    return result
+
+
+def iteration_parts(nets, optimizers, content, style, config, device) -> dict:
+    """Each part of an iteration as a function running its forward + backward on detached inputs."""
+    enc = nets.encoder
+
+    def encoder_passes():
+        low = enc(torch.cat((content, style)), levels=3)
+        high = enc(low[-1][1:], levels=5, from_level=3)
+        out = enc(content.detach().clone().requires_grad_(True), levels=5)
+        sum(f.mean() for f in low + high + out).backward()
+
+    r3 = enc(content, levels=3)[-1].detach()
+    grid = r3.shape[-2:]
+    pooled = F.adaptive_avg_pool2d(content, grid)
+
+    def correspondence():
+        fc, fs = r3.clone().requires_grad_(True), r3.flip(-1).clone().requires_grad_(True)
+        m = correlate(fc, fs, temperature=config.tau_corr, kernel=config.corr_kernel, center=config.center)
+        s2c = m.warp_to_content(torch.cat((fs, pooled), 1))
+        c2s = m.warp_to_style(torch.cat((fc, pooled), 1))
+        (m.warp_to_style(s2c).mean() + m.warp_to_content(c2s).mean() + s2c.mean()).backward()
+
+    def decoder_passes():
+        if nets.decoder is not None:
+            nets.decoder(torch.randn(3, 256, *grid, device=device)).mean().backward()
+
+    feats = [f.detach() for f in enc(content, levels=5)]
+
+    def losses():
+        g = torch.Generator().manual_seed(0)
+        outs = [f.clone().requires_grad_(True) for f in feats]
+        total = 0
+        for i, f in enumerate(outs):
+            ids = torch.randperm(f.shape[-2] * f.shape[-1], generator=g)[: config.num_patches]
+            if i < 3:
+                total = total + contrastive_loss(gather_patches(feats[i], ids), gather_patches(f, ids))
+            k = config.style_kernels[i]
+            total = total + nearest_neighbour_style_loss(gather_patches(feats[i].flip(-1), ids, k), gather_patches(f, ids, k))
+        total.backward()
+
+    def adam():
+        for module in [nets.encoder] + ([nets.decoder] if nets.decoder else []):
+            for p in module.parameters():
+                p.grad = torch.zeros_like(p)
+        for opt in optimizers:
+            opt.step()
+
+    return {"encoder (3 passes)": encoder_passes, "correspondence + warps": correspondence,
+            "decoder (3 decodes, batched)": decoder_passes, "losses": losses, "adam": adam}
+
+
+def split_iteration(nets, optimizers, content, style, config, device) -> dict:
+    parts = iteration_parts(nets, optimizers, content, style, config, device)
+    return {name: timed(fn, device) for name, fn in parts.items()}
+
+
+def count_flops(size: int, device: torch.device, config: DTPConfig) -> dict:
+    """GFLOP of one full iteration (forward + backward) and of each part of it."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def gflop(fn) -> float:
+        counter = FlopCounterMode(display=False)
+        with counter:
+            fn()
+        return counter.get_total_flops() / 1e9
+
+    resolved = resolve_weights(config.backbone)
+    content, style = (normalize(x.to(device)) for x in demo_pair(size))
+    nets = trainer.build_networks(config, resolved, device, config.seed)
+    optimizers = trainer.make_optimizers(nets, config)
+    flops = {"full iteration": gflop(lambda: trainer.forward(nets, content, style, config, None).total.backward())}
+    for name, fn in iteration_parts(nets, optimizers, content, style, config, device).items():
+        flops[name] = gflop(fn)
+    return flops
+
+
+def peak_throughput(device: torch.device) -> dict:
+    """Sustained fp32 GFLOP/s of the two shapes that dominate an iteration."""
+    x = torch.randn(3, 256, 64, 64, device=device)
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(device)
+    conv_flop = 2 * 3 * 256 * 256 * 9 * 64 * 64
+    with torch.no_grad():
+        conv_s = timed(lambda: conv(x), device, repeats=5)
+    a, b = torch.randn(4096, 2304, device=device), torch.randn(2304, 4096, device=device)
+    gemm_s = timed(lambda: a @ b, device, repeats=5)
+    return {"conv3x3_gflops": conv_flop / conv_s / 1e9, "gemm_gflops": 2 * 4096 * 2304 * 4096 / gemm_s / 1e9}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
+    parser.add_argument("--iterations", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--no-split", action="store_true")
+    parser.add_argument("--flops", action="store_true", help="count FLOPs (256) and measure peak throughput")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="DTPConfig override (JSON value)")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
+    device = torch.device(args.device)
+
+    if args.one is not None:
+        config = DTPConfig(size=args.one, **overrides)
+        print(json.dumps(measure_one(args.one, device, args.iterations, not args.no_split, config)))
+        return 0
+
+    print(f"# DTP speed, device {device}, torch {torch.__version__}, threads {args.threads or torch.get_num_threads()}")
+    rows = []
+    for size in args.sizes:
+        cmd = [sys.executable, __file__, "--one", str(size), "--device", args.device, "--iterations", str(args.iterations)]
+        cmd += ["--no-split"] if args.no_split else []
+        cmd += ["--threads", str(args.threads)] if args.threads else []
+        cmd += [x for s in args.set for x in ("--set", s)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"size {size}: failed\n{proc.stderr[-2000:]}")
+            continue
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        gpu = f", peak GPU {row['peak_gpu_mib']:.0f} MiB" if "peak_gpu_mib" in row else ""
+        print(f"size {size:4d}: {row['s_per_iter']:.3f} s/iter (first {row['first_iter_s']:.2f} s), "
+              f"peak RSS {row['peak_rss_mib']:.0f} MiB{gpu}, backbone {row['backbone']}")
+        for part, seconds in row.get("split", {}).items():
+            print(f"    {part:30s} {seconds:7.3f} s")
+    if args.flops:
+        flops = count_flops(256, device, DTPConfig(**overrides))
+        peak = peak_throughput(device)
+        print("GFLOP at 256 (forward + backward): " + ", ".join(f"{k} {v:.1f}" for k, v in flops.items()))
+        print("sustained fp32 throughput: " + ", ".join(f"{k} {v:.0f}" for k, v in peak.items()))
+        for row in rows:
+            if row["size"] == 256:
+                achieved = flops["full iteration"] / row["s_per_iter"]
+                print(f"at 256: {achieved:.0f} GFLOP/s achieved = {achieved / peak['conv3x3_gflops']:.0%} of the conv peak; "
+                      f"limit {flops['full iteration'] / peak['conv3x3_gflops']:.2f} s/iter at that peak")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
