@@ -95,9 +95,10 @@ def locate(method: str, names: list[str] | tuple[str, ...], directory: str | os.
         if not path.is_file():
             info = files.get(name)
             source = (info.url or info.archive or info.source) if info else "the authors' release"
-            how = (f"put it at {path} (`snakemake -- weights_{method}` fetches it where the network allows; "
-                   f"or set {WEIGHTS_ENV} / weights_dir)")
-            if info and info.how:
+            how = f"put it at {path} (or set {WEIGHTS_ENV} / weights_dir)"
+            if info and info.fetchable:
+                how = f"`snakemake -- weights_{method}` fetches it where the network allows, or {how}"
+            elif info and info.how:
                 how = f"{info.how}; {how}"
             raise MethodUnavailable(name, source, how)
         found[name] = path

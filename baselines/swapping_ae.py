@@ -37,12 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dtp_core.images import resize, to_tensor, to_uint8
 from dtp_core.method import StylizeResult, check_pair
 from dtp_core.records import Meter
 
 from . import checkpoints, runs
 from .config import BaselineConfig, require
+from .wct import round_to_multiple
 
 METHOD = "swapping_ae"
 MODELS = ("ffhq512_pretrained", "mountain_pretrained", "church_pretrained", "bedroom_pretrained")
@@ -361,12 +361,6 @@ def load_networks(path) -> tuple[Encoder, Generator, list[str]]:
     return encoder, generator, sorted(set(state) - used)  # the discriminators, optimiser counters
 
 
-def _multiple_of_16(image: torch.Tensor) -> torch.Tensor:
-    h, w = image.shape[-2:]
-    shape = (max(16, round(h / 16) * 16), max(16, round(w / 16) * 16))
-    return image if shape == (h, w) else to_tensor(resize(to_uint8(image), shape))
-
-
 @torch.no_grad()
 def swap(encoder: Encoder, generator: Generator, content: torch.Tensor, style: torch.Tensor,
          config: SwappingAEConfig, seed: int) -> torch.Tensor:
@@ -387,7 +381,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: SwappingAECon
     with Meter(device) as meter:
         encoder, generator, ignored = load_networks(paths[name])
         encoder, generator = encoder.to(device).eval(), generator.to(device).eval()
-        output = swap(encoder, generator, _multiple_of_16(content).to(device), _multiple_of_16(style).to(device),
+        output = swap(encoder, generator, round_to_multiple(content, 16).to(device), round_to_multiple(style, 16).to(device),
                       config, seed)
         if output.shape[-2:] != content.shape[-2:]:
             output = F.interpolate(output, size=content.shape[-2:], mode="bilinear", align_corners=False)

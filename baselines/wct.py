@@ -243,6 +243,13 @@ def resize_short_side(image: torch.Tensor, size: int | None) -> torch.Tensor:
     return to_tensor(resize(to_uint8(image), (max(1, round(h * scale)), max(1, round(w * scale)))))
 
 
+def round_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Bilinear resize of both sides to the nearest multiple of `multiple` (unchanged if they are)."""
+    h, w = image.shape[-2:]
+    shape = (max(multiple, round(h / multiple) * multiple), max(multiple, round(w / multiple) * multiple))
+    return image if shape == (h, w) else to_tensor(resize(to_uint8(image), shape))
+
+
 @torch.no_grad()
 def transfer(nets: WCTNetworks, content: torch.Tensor, style: torch.Tensor, config: WCTConfig) -> torch.Tensor:
     """The multi-level WCT of test_wct.lua: each level re-encodes the previous level's output."""

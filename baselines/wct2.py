@@ -11,6 +11,7 @@ Published defaults (``transfer.py``): ``option_unpool = cat5``, transfer at enco
 decoder, ``alpha = 1``, image size 512 (short side); the WCT of FastPhotoStyle's ``photo_wct``:
 covariance over N - 1 plus the identity, rank cut at 1e-5, the result clamped to the content
 feature's range. No segmentation maps here (the benchmark's pairs have none): the global WCT.
+Sides are rounded to multiples of 8 (bilinear) for the three Haar poolings, the output resized back.
 ``image_size`` resizes the short side first if set; by default the benchmark's size is used.
 
 Checkpoints (as released in the repository's ``model_checkpoints/``): ``wave_encoder_cat5_l4.pth``
@@ -32,12 +33,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dtp_core.method import StylizeResult, check_pair
+from dtp_core.method import StylizeResult
 from dtp_core.records import Meter
 
 from . import checkpoints, runs
 from .config import BaselineConfig, positive_int, require
-from .wct import feature_wct, resize_short_side
+from .wct import feature_wct, resize_short_side, round_to_multiple
 
 METHOD = "wct2"
 FILES = ("wave_encoder_cat5_l4.pth", "wave_decoder_cat5_l4.pth")
@@ -107,7 +108,8 @@ class WaveEncoder(nn.Module):
         self.pool1 = WaveBands(64, pool=True)
         self.conv2_1, self.conv2_2 = _conv(64, 128), _conv(128, 128)
         self.pool2 = WaveBands(128, pool=True)
-        self.conv3_1, self.conv3_2, self.conv3_3, self.conv3_4 = _conv(128, 256), _conv(256, 256), _conv(256, 256), _conv(256, 256)
+        self.conv3_1, self.conv3_2 = _conv(128, 256), _conv(256, 256)
+        self.conv3_3, self.conv3_4 = _conv(256, 256), _conv(256, 256)
         self.pool3 = WaveBands(256, pool=True)
         self.conv4_1 = _conv(256, 512)
 
@@ -141,7 +143,8 @@ class WaveDecoder(nn.Module):
         super().__init__()
         self.conv4_1 = _conv(512, 256)
         self.recon_block3 = WaveBands(256, pool=False)
-        self.conv3_4_2, self.conv3_3, self.conv3_2, self.conv3_1 = _conv(256 * 5, 256), _conv(256, 256), _conv(256, 256), _conv(256, 128)
+        self.conv3_4_2, self.conv3_3 = _conv(256 * 5, 256), _conv(256, 256)
+        self.conv3_2, self.conv3_1 = _conv(256, 256), _conv(256, 128)
         self.recon_block2 = WaveBands(128, pool=False)
         self.conv2_2_2, self.conv2_1 = _conv(128 * 5, 128), _conv(128, 64)
         self.recon_block1 = WaveBands(64, pool=False)
@@ -216,17 +219,13 @@ def transfer(encoder: WaveEncoder, decoder: WaveDecoder, content: torch.Tensor, 
 
 def stylize(content: torch.Tensor, style: torch.Tensor, *, config: WCT2Config = WCT2Config(), device="auto",
             seed: int | None = None, progress=None) -> StylizeResult:
-    check_pair(content, style)
-    for name, image in (("content", content), ("style", style)):
-        if any(side % 8 for side in image.shape[-2:]):
-            raise ValueError(f"{name} is {image.shape[-1]}x{image.shape[-2]}; WCT2's three wavelet poolings "
-                             "need both sides to be multiples of 8")
     paths = checkpoints.locate(METHOD, FILES, config.weights_dir)
     device, seed = runs.start(content, style, config, device, seed)
     with Meter(device) as meter:
         encoder, decoder = (net.to(device).eval() for net in load_networks(paths))
-        x_content = resize_short_side(content, config.image_size).to(device)
-        x_style = resize_short_side(style, config.image_size).to(device)
+        # Three Haar poolings halve exactly only sides that are multiples of 8.
+        x_content = round_to_multiple(resize_short_side(content, config.image_size), 8).to(device)
+        x_style = round_to_multiple(resize_short_side(style, config.image_size), 8).to(device)
         output = transfer(encoder, decoder, x_content, x_style, config)
         if output.shape[-2:] != content.shape[-2:]:
             output = F.interpolate(output, size=content.shape[-2:], mode="bilinear", align_corners=False)

@@ -46,9 +46,10 @@ def test_stylize_end_to_end_on_fake_checkpoints(weights, transfer_at):
     assert set(result.facts["checkpoints"]) == set(wct2.FILES)
 
 
-def test_sides_must_be_multiples_of_8():
-    with pytest.raises(ValueError, match="multiples of 8"):
-        wct2.stylize(torch.rand(1, 3, 30, 32), torch.rand(1, 3, 32, 32))
+def test_any_size_is_rounded_to_multiples_of_8_and_back(weights):
+    content = torch.rand(1, 3, 30, 37)
+    result = wct2.stylize(content, torch.rand(1, 3, 29, 32), config=wct2.WCT2Config(weights_dir=str(weights)), device="cpu")
+    assert result.image.shape == content.shape
 
 
 def test_unavailable_names_the_file_and_its_url(tmp_path):
