@@ -52,7 +52,7 @@ def load_metrics(files) -> pd.DataFrame:
     for path in sorted(map(str, files)):
         record = json.loads(Path(path).read_text())
         row = {key: record.get(key) for key in ("dataset", "method", "pair_id", "status", "reason", "backbone",
-                                                "backbone_note")}
+                                                "backbone_note", "output", "content", "style", "sidecar")}
         row["pair_id"] = str(row["pair_id"])
         row["file"] = path
         row.update({key: record.get("cost", {}).get(key) for key in

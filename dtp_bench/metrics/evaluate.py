@@ -76,10 +76,11 @@ def evaluate_output(sidecar_file: str | Path, out_json: str | Path, scorer: Scor
             raise ValueError(f"{sidecar_file}: no {key} recorded in the sidecar; pass {key}=")
     if record["pair_id"] in ("", "None"):
         raise ValueError(f"{sidecar_file}: no pair_id recorded in the sidecar; pass pair_id=")
+    content = content or sidecar.get("content_file")
+    style = style or sidecar.get("style_file")
+    record.update({"content": str(content) if content else None, "style": str(style) if style else None})
     if status == "ok":
         output_png = sidecar_file.with_suffix(".png")
-        content = content or sidecar.get("content_file")
-        style = style or sidecar.get("style_file")
         if not content or not style:
             raise ValueError(f"{sidecar_file}: no content_file/style_file recorded; pass content and style")
         output = to_tensor(load_image(output_png))
@@ -88,7 +89,6 @@ def evaluate_output(sidecar_file: str | Path, out_json: str | Path, scorer: Scor
         style_t, style_resized = _load_at(style, shape)
         record.update({
             "output": str(output_png), "output_sha256": sha256_file(output_png),
-            "content": str(content), "style": str(style),
             # A method that saw other sizes (e.g. a precomputed output) is scored at its output's size.
             "inputs_resized_to_output": bool(content_resized or style_resized),
             "metrics": scorer.score(output, content_t, style_t),
