@@ -142,7 +142,7 @@ def score_distributions(df: pd.DataFrame, path, *, metrics=None, methods=None, d
             positions = np.arange(len(methods))
             present = [k for k, v in enumerate(values) if len(v)]
             if present:
-                ax.boxplot([values[k] for k in present], positions=positions[present], vert=False, widths=0.6,
+                ax.boxplot([values[k] for k in present], positions=positions[present], orientation="horizontal", widths=0.6,
                            showfliers=False, medianprops={"color": "black"})
             for k in present:
                 ax.scatter(values[k], k + rng.uniform(-0.15, 0.15, len(values[k])), s=9, alpha=0.6, color="C0", zorder=3)

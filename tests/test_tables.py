@@ -6,71 +6,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from skimage import data
 
-from dtp_core.images import resize, save_png, to_tensor
-from dtp_core.method import StylizeResult
-from dtp_core.outputs import save_result, save_status
 from dtp_bench import paper
-from dtp_bench.metrics.evaluate import evaluate_many
 from dtp_bench.tables import FULL_MODEL, load_metrics, write_tables
-
-SIZE = 48
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
-DATASETS = {"Photo-R": ["dpst", "photonas"], "CelebA-HQ": ["celeba-hq"], "FFHQ": ["ffhq"]}
-SETTINGS = {"enabled": ["ssim", "pieapp", "histogram"]}  # no VGG: fast; PieAPP absent: unavailable
-
-
-def _make_output(method, content, style):
-    if method in ("identity",):
-        return content
-    if method == "dtp_lc1_5":
-        return content * 0.8 + style * 0.2
-    if method == "dtp_no_cycle":
-        return content * 0.5 + style * 0.5
-    raise ValueError(method)
-
+from fake_run import DATASETS, make_run
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A small results tree made by the real writers: sidecars -> evaluate -> metrics files -> tables."""
-    old_hub = torch.hub.get_dir()
     root = tmp_path_factory.mktemp("run")
-    torch.hub.set_dir(str(root / "hub"))  # empty hub cache: PieAPP is unavailable
-    images = {}
-    for name in PHOTOS:
-        images[name] = root / "data" / f"{name}.png"
-        save_png(images[name], resize(getattr(data, name)(), (SIZE, SIZE)))
-    pairs = {"dpst": [("1", "astronaut", "coffee"), ("2", "chelsea", "rocket")],
-             "photonas": [("7", "coffee", "chelsea")],
-             "celeba-hq": [("a", "rocket", "astronaut"), ("b", "astronaut", "chelsea"), ("c", "coffee", "rocket")],
-             "ffhq": [("x", "chelsea", "coffee")]}
-    jobs = []
-    for dataset, rows in pairs.items():
-        for pair_id, c, s in rows:
-            context = {"dataset": dataset, "pair_id": pair_id, "content_file": str(images[c]), "style_file": str(images[s])}
-            content, style = to_tensor(resize(getattr(data, c)(), (SIZE, SIZE))), to_tensor(resize(getattr(data, s)(), (SIZE, SIZE)))
-            for method in ("identity", "dtp_lc1_5", "dtp_no_cycle", "wct"):
-                context["method"] = method
-                out = root / "results" / "outputs" / dataset / method / f"{pair_id}.png"
-                if method == "wct":
-                    save_status(out, "unavailable", "unavailable: needs WCT.t7 from https://example.org (fetch it)", context)
-                elif method == "dtp_lc1_5" and (dataset, pair_id) == ("celeba-hq", "c"):
-                    save_status(out, "failed", "RuntimeError: CUDA out of memory", context)
-                else:
-                    facts = {"seconds": 1.5 if method.startswith("dtp") else 0.01, "peak_rss_mib": 100.0,
-                             "backbone": "vgg16" if method.startswith("dtp") else None,
-                             "backbone_note": "stand-in" if method.startswith("dtp") else ""}
-                    save_result(StylizeResult(_make_output(method, content, style), facts), out, extra_facts=context)
-                jobs.append({"sidecar": out.with_suffix(".json"),
-                             "out": root / "results" / "metrics" / dataset / method / f"{pair_id}.json"})
-    evaluate_many(jobs, SETTINGS)
-    files = sorted((root / "results" / "metrics").glob("*/*/*.json"))
+    files = make_run(root)
     out = {name: root / "results" / f"{name}.csv" for name in ("table1", "table_full", "table1_vs_paper", "ablation")}
     out["table1_md"] = root / "results" / "table1.md"
     write_tables(files, out, DATASETS)
-    torch.hub.set_dir(old_hub)
     tables = {name: pd.read_csv(path) for name, path in out.items() if name != "table1_md"}
     return {"root": root, "files": files, "tables": tables, "md": out["table1_md"].read_text()}
 
