@@ -43,6 +43,7 @@ class SourceFile:
     mirror: str | None = None          # path relative to a mirror's root
     mirror_sha256: str | None = None   # set when the mirror's copy is not a byte copy (downscaled)
     mirror_bytes: int | None = None
+    mirror_note: str = ""              # how the mirror's copy differs (when it is not a byte copy)
     note: str = ""
 
     @property
@@ -182,7 +183,7 @@ class _Reader:
         key = f"files.{file_id}"
         self.relative(file_id, key)
         value = self.mapping(value, key, required=("source", "path", "url", "sha256"),
-                             optional=("bytes", "mirror", "mirror_sha256", "mirror_bytes", "note"))
+                             optional=("bytes", "mirror", "mirror_sha256", "mirror_bytes", "mirror_note", "note"))
         if value["source"] not in sources:
             raise self.error(f"{key}.source", f"{value['source']!r} is not one of the sources {sorted(sources)}")
         source = sources[value["source"]]
@@ -198,7 +199,8 @@ class _Reader:
             id=file_id, source=source, path=self.relative(value["path"], f"{key}.path"), url=url,
             sha256=self.digest(value["sha256"], f"{key}.sha256", size), bytes=size,
             mirror=None if value.get("mirror") is None else self.relative(value["mirror"], f"{key}.mirror"),
-            mirror_sha256=mirror_sha, mirror_bytes=mirror_size, note=str(value.get("note", "")))
+            mirror_sha256=mirror_sha, mirror_bytes=mirror_size, mirror_note=str(value.get("mirror_note", "")),
+            note=str(value.get("note", "")))
 
     def known_file(self, file_id, key: str, files: dict[str, SourceFile]) -> str:
         if file_id not in files:

@@ -31,7 +31,7 @@ DTP_REPO = "sunwoo76/Deep_Translation_Prior"
 # Normalised 32x32 grey thumbnails of the same picture differ by < 0.01 (re-encoded or resized
 # copies); the closest two different faces of the mirror differ by 0.30.
 SAME_IMAGE_THRESHOLD = 0.1
-_DERIVED = re.compile(r"DERIVED: original \S+ \S+ \S+ (\d+) B sha256=([0-9a-f]{16})\.\.\.")
+_DERIVED = re.compile(r"DERIVED: original (\S+) (\S+) \S+ (\d+) B sha256=([0-9a-f]{16})\.\.\.; (.*)$")
 _SYMLINK = re.compile(r'git symlink with target text "([^"]+)"')
 
 
@@ -85,11 +85,12 @@ class Builder:
                  "url": RAW_URL.format(repo=upstream["repo"], commit=upstream["commit"], path=url_path)}
         derived = _DERIVED.search(row.note)
         if derived:
-            entry.update(sha256=derived.group(2), bytes=int(derived.group(1)), mirror=local,
-                         mirror_sha256=row.sha256, mirror_bytes=row.bytes)
+            kind, size, count, prefix, how = derived.groups()
+            entry.update(sha256=prefix, bytes=int(count), mirror=local, mirror_sha256=row.sha256,
+                         mirror_bytes=row.bytes, mirror_note=f"downscaled from upstream's {kind} {size}: {how}")
         else:
             entry.update(sha256=row.sha256, bytes=row.bytes, mirror=local)
-        notes = [n for n in (note, row.note) if n]
+        notes = [n for n in (note, "" if derived else row.note) if n]
         if notes:
             entry["note"] = "; ".join(notes)
         self.files[file_id] = entry

@@ -79,7 +79,8 @@ def build_rows(plan: DatasetPlan) -> list[dict[str, str]]:
             places.setdefault(row[f"{role}_sha256"], []).append((row["pair_id"], role))
     for row, row_notes in zip(rows, notes):
         for role in ("content", "style"):
-            others = [(pair_id, r) for pair_id, r in places[row[f"{role}_sha256"]] if (pair_id, r) != (row["pair_id"], role)]
+            others = [(pair_id, r) for pair_id, r in places[row[f"{role}_sha256"]]
+                      if pair_id != row["pair_id"] or (role == "style" and r == "content")]
             if others:   # kept as the benchmark has them, but said
                 where = ", ".join(r if pair_id == row["pair_id"] else f"{pair_id} {r}" for pair_id, r in others)
                 row_notes.append(f"{role} identical to {where}")

@@ -45,5 +45,5 @@ def locate(file: SourceFile, mirror: str | None) -> Location:
     url = f"{mirror.rstrip('/')}/{relative}"
     if file.mirror_sha256 is not None:
         return Location(url=url, expected=Expected(file.mirror_sha256, file.mirror_bytes), origin="mirror",
-                        note=f"mirror copy, not upstream's bytes: {file.note}" if file.note else "mirror copy")
+                        note=f"the mirror's copy, {file.mirror_note or 'not a byte copy of upstream'}")
     return Location(url=url, expected=Expected(file.sha256, file.bytes), origin="mirror")
