@@ -87,3 +87,22 @@ def test_benchmark_file_absent_or_na(tmp_path):
     bench = tmp_path / "b.tsv"
     bench.write_text("s\tmax_rss\nNA\tNA\n")
     assert read_benchmark(bench) == {"benchmark_s": None, "benchmark_max_rss_mib": None}
+
+
+def test_config_schema_mirrors_the_metric_settings():
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    from dtp_bench.metrics import METRICS
+    from dtp_bench.metrics.scorer import DEFAULTS
+    from dtp_bench.metrics.ssim import SSIMConvention
+
+    schema = yaml.safe_load((Path(__file__).parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    section = schema["properties"]["metrics"]["properties"]
+    assert set(section) == set(DEFAULTS)
+    assert section["enabled"]["items"]["enum"] == list(METRICS)
+    assert set(section["ssim"]["properties"]) == {f.name for f in dataclasses.fields(SSIMConvention)}
+    for key in ("pieapp", "gram", "histogram"):
+        assert set(section[key]["properties"]) == set(DEFAULTS[key])
