@@ -17,6 +17,8 @@ from dtp_bench.datasets import jobs as datasets_jobs
 from dtp_bench.datasets.workflow import DatasetsWorkflow
 
 DATASETS = DatasetsWorkflow.from_config(config)
+if "ALL_TARGETS" in globals():   # the top-level Snakefile's `all` (workflow/rules/common.smk)
+    ALL_TARGETS.extend(DATASETS.targets())
 
 
 rule datasets:
