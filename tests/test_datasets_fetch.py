@@ -110,6 +110,17 @@ def test_missing_file_is_a_permanent_error(mirror, tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+def test_a_pinned_prefix_is_checked_with_the_size(mirror, tmp_path):
+    full = _expected(IN1)
+    prefix = Expected(full.sha256[:16], full.bytes)   # how the downscaled PhotoNAS originals are pinned upstream
+    assert fetch(f"{mirror.url}/{IN1}", tmp_path / "a.png", prefix, attempts=1).sha256 == full.sha256
+    with pytest.raises(FetchError, match=r"not the pinned 0{16}\.\.\."):
+        fetch(f"{mirror.url}/{IN1}", tmp_path / "b.png", Expected("0" * 16, full.bytes), attempts=1)
+    with pytest.raises(FetchError, match="bytes, not the pinned"):
+        fetch(f"{mirror.url}/{IN1}", tmp_path / "c.png", Expected(full.sha256, full.bytes - 1), attempts=1)
+    assert _leftovers(tmp_path) == ["a.png"]
+
+
 def test_local_folder_mirror_goes_through_the_same_path(tmp_path):
     shared(IN1)
     location = _workflow(str(SHARED_DATA)).location("photo-r", "dpst/input/in1.png")

@@ -100,6 +100,10 @@ def test_unknown_dataset_names_and_settings_are_config_errors(definitions):
         DatasetsSettings.from_config({"datasets": {"pairing": {"ffhq": {"count": 3}}}})
     with pytest.raises(ConfigError, match="datasets.names"):
         DatasetsSettings.from_config({"datasets": {"names": "photo-r"}})
+    with pytest.raises(ConfigError, match=r"datasets\.fetch\.attempts.*'3'"):
+        DatasetsSettings.from_config({"datasets": {"fetch": {"attempts": "3"}}})
+    with pytest.raises(ConfigError, match=r"datasets\.limit"):
+        DatasetsSettings.from_config({"datasets": {"limit": 0}})
 
 
 def test_defaults_are_the_papers_protocol():

@@ -55,11 +55,18 @@ class DatasetsSettings:
             ResizeSpec.parse(token)
         if not self.names:
             raise ConfigError("datasets.names", "is empty", f"name at least one dataset, e.g. {list(DEFAULT_NAMES)}")
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError("datasets.limit", f"{self.limit} is below 1", "use null for every pair, or N >= 1")
-        if self.fetch.attempts < 1 or self.fetch.backoff_s < 0 or self.fetch.timeout_s <= 0:
-            raise ConfigError("datasets.fetch", f"{self.fetch} has a value out of range",
-                              "attempts >= 1, backoff_s >= 0, timeout_s > 0")
+        _check("datasets.limit", self.limit, int, 1, optional=True)
+        _check("datasets.fetch.attempts", self.fetch.attempts, int, 1)
+        _check("datasets.fetch.backoff_s", self.fetch.backoff_s, (int, float), 0)
+        _check("datasets.fetch.timeout_s", self.fetch.timeout_s, (int, float), 1e-3)
+        for name, entry in self.pairing.items():
+            _check(f"datasets.pairing.{name}.seed", entry.seed, int, 0, optional=True)
+            _check(f"datasets.pairing.{name}.pairs", entry.pairs, int, 0, optional=True)
+            if entry.folder is not None and not isinstance(entry.folder, str):
+                raise ConfigError(f"datasets.pairing.{name}.folder", f"{entry.folder!r} is not a path", "write a path")
+        for option, value in (("definitions", self.definitions), ("mirror", self.mirror)):
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"datasets.{option}", f"{value!r} is not a path or URL", "write a string")
 
     @property
     def resize_specs(self) -> tuple[ResizeSpec, ...]:
@@ -103,6 +110,14 @@ def _only_known(values: dict, cls, where: str) -> None:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}", "is not a setting", f"use one of {sorted(known)}")
+
+
+def _check(option: str, value, kind, minimum, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, kind) or value < minimum:
+        raise ConfigError(option, f"{value!r} is not a number >= {minimum}", f"write a number >= {minimum}"
+                          + (" (or null)" if optional else ""))
 
 
 def _list_of_str(value, where: str) -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from pathlib import Path
 
 from dtp_core.errors import ConfigError
 
