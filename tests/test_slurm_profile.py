@@ -28,7 +28,11 @@ pytestmark = pytest.mark.slow
 
 
 def _cluster_up() -> bool:
-    if not shutil.which("sinfo"):
+    if not shutil.which("scontrol"):
+        return False
+    # `scontrol ping` answers at once; sinfo spends ~10 s retrying an absent controller
+    ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True)
+    if "UP" not in ping.stdout:
         return False
     state = subprocess.run(["sinfo", "-h", "-n", "localhost", "-o", "%T"], capture_output=True, text=True)
     return state.returncode == 0 and state.stdout.strip() in ("idle", "mixed", "allocated")

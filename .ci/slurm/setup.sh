@@ -16,6 +16,8 @@ wait_for() {  # wait_for SECONDS CMD...
     sleep 0.3
   done
 }
+# `scontrol ping` first: it answers at once, where sinfo spends ~10 s retrying an absent controller
+ctld_up() { scontrol ping 2>/dev/null | grep -q UP; }
 node_up() { sinfo -h -n localhost -o %T 2>/dev/null | grep -Eqx 'idle|mixed|allocated'; }
 spawn() {  # spawn NAME CMD...: a foreground daemon, detached, its PID recorded for teardown.sh
   local name=$1; shift
@@ -24,7 +26,7 @@ spawn() {  # spawn NAME CMD...: a foreground daemon, detached, its PID recorded 
 }
 
 [[ $(id -u) == 0 ]] || { log "needs root (apt-get, daemons running as slurm/munge)"; exit 77; }
-if command -v sinfo >/dev/null && node_up; then log "already up: $(sinfo -h -o '%P %T %N %G')"; exit 0; fi
+if command -v scontrol >/dev/null && ctld_up && node_up; then log "already up: $(sinfo -h -o '%P %T %N %G')"; exit 0; fi
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
   command -v apt-get >/dev/null || { log "slurm is not installed and there is no apt-get"; exit 77; }
   log "installing slurmctld slurmd slurm-client munge"
@@ -55,7 +57,7 @@ rm -rf /var/spool/slurmctld /var/spool/slurmd
 mkdir -p /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
 chown slurm:slurm /var/spool/slurmctld /var/log/slurm
 spawn slurmctld /usr/sbin/slurmctld -D -i
-wait_for 30 sh -c 'scontrol ping | grep -q UP'
+wait_for 30 ctld_up
 spawn slurmd /usr/sbin/slurmd -D -N localhost
 if ! wait_for 60 node_up; then
   sinfo -N -o '%N %T %E' >&2; tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2

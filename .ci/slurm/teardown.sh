@@ -3,7 +3,11 @@
 set -euo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/common.sh"
 [[ -d $DTP_SLURM_RUN ]] || exit 0
-scancel --user=root >/dev/null 2>&1 || true   # a job's slurmstepd would outlive slurmd
+# cancel jobs first (a job's slurmstepd would outlive slurmd), but only if our controller runs:
+# scancel spends ~20 s retrying an absent one
+if [[ -s $DTP_SLURM_RUN/slurmctld.pid ]] && kill -0 "$(cat "$DTP_SLURM_RUN/slurmctld.pid")" 2>/dev/null; then
+  scancel --user=root >/dev/null 2>&1 || true
+fi
 for name in slurmd slurmctld munged; do
   [[ -s $DTP_SLURM_RUN/$name.pid ]] || continue
   pid=$(cat "$DTP_SLURM_RUN/$name.pid")
