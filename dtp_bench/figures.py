@@ -41,12 +41,20 @@ def save(fig, path: str | Path, dpi: int = 110) -> None:
 
 
 def _wrap(text: str, width: int = 16) -> str:
-    return "\n".join(textwrap.wrap(text, width)) or text
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)) or text
+
+
+def column_label(method: str, registry=None) -> str:
+    """The table label; an ablation without one reads 'no warped feature' (from dtp_no_warped_feature)."""
+    info = method_info(method, registry)
+    if info["kind"] == "ablation" and info["label"] == method:
+        return method.removeprefix("dtp_").replace("_", " ").replace("fma", "FMA")
+    return info["label"]
 
 
 def ordered_methods(methods, registry=None) -> list[str]:
     """Table 1's order: DTP, baselines, precomputed, ablations, references; by name within a kind."""
-    return sorted(set(methods), key=lambda m: _sort_key(method_info(m, registry)))
+    return sorted(set(methods), key=lambda m: _sort_key(method_info(m, registry), registry))
 
 
 def _score_caption(row, metrics=("ssim", "gram")) -> str:
@@ -68,9 +76,10 @@ def qualitative_grid(df: pd.DataFrame, pairs: list[tuple[str, str]], methods: li
             shown.append(method)
         else:
             reasons = [rows.loc[(d, p, method), "reason"] for d, p in pairs if (d, p, method) in rows.index]
-            left_out.append(f"{method_info(method, registry)['label']}: {reasons[0] if reasons else 'not run'}")
+            left_out.append(f"{column_label(method, registry)}: {reasons[0] if reasons else 'not run'}")
     ncols = 2 + len(shown)
-    fig, axes = plt.subplots(len(pairs), ncols, figsize=(TILE * ncols, (TILE + 0.25) * len(pairs)), squeeze=False)
+    fig, axes = plt.subplots(len(pairs), ncols, figsize=(TILE * ncols, (TILE + 0.25) * len(pairs) + 0.65),
+                             squeeze=False)
     for r, (dataset, pair_id) in enumerate(pairs):
         pair_rows = df[(df["dataset"] == dataset) & (df["pair_id"] == pair_id)]
         sources = pair_rows.dropna(subset=["content"]).head(1)
@@ -81,20 +90,22 @@ def qualitative_grid(df: pd.DataFrame, pairs: list[tuple[str, str]], methods: li
         axes[r, 0].set_ylabel(f"{dataset}\n{pair_id}", fontsize=8, rotation=0, ha="right", va="center")
         for c, method in enumerate(shown, start=2):
             key = (dataset, pair_id, method)
-            header = _wrap(method_info(method, registry)["label"]) if r == 0 else None
+            header = _wrap(column_label(method, registry)) if r == 0 else None
             if key in rows.index and rows.loc[key, "status"] == "ok":
                 row = rows.loc[key]
                 _tile(axes[r, c], row["output"], header, None, _score_caption(row, caption_metrics))
             else:
                 status = rows.loc[key, "status"] if key in rows.index else "not run"
                 _tile(axes[r, c], None, header, status)
-    fig.suptitle(title, fontsize=10, y=1.0)
+    height = fig.get_size_inches()[1]
+    # a fixed 0.65 in band at the top holds the title and two-line column headers, whatever the row count
+    fig.suptitle(title, fontsize=10, y=1 - 0.02 / height, va="top")
     note = ("Under each output: " + ", ".join(f"{METRICS[m].label} ({'higher' if METRICS[m].direction == 'higher' else 'lower'}"
                                              f" is better, vs {METRICS[m].reference})" for m in caption_metrics))
     if left_out:
         note += "\nNot shown (no image for these pairs): " + "; ".join(textwrap.shorten(t, 110) for t in left_out)
     fig.text(0.01, -0.01, note, fontsize=7, va="top", wrap=True)
-    fig.subplots_adjust(wspace=0.04, hspace=0.28)
+    fig.subplots_adjust(wspace=0.04, hspace=0.28, top=1 - 0.65 / height)
     save(fig, path)
     return shown
 
@@ -107,7 +118,7 @@ def _tile(ax, image_path, header, missing, caption=None) -> None:
     if image_path and Path(image_path).is_file():
         ax.imshow(load_image(image_path, min_side=1))
     else:
-        ax.set_facecolor("#e6e6e6")
+        ax.imshow(np.full((8, 8, 3), 230, dtype=np.uint8))  # a square grey tile, the size of an image tile
         ax.text(0.5, 0.5, missing or "missing", ha="center", va="center", fontsize=8, color="#555555",
                 transform=ax.transAxes)
     if header:
@@ -131,7 +142,7 @@ def score_distributions(df: pd.DataFrame, path, *, metrics=None, methods=None, d
     height = max(2.2, 0.28 * len(methods) + 0.9)
     fig, axes = plt.subplots(len(metrics), len(datasets), figsize=(3.6 * len(datasets) + 1.6, height * len(metrics)),
                              squeeze=False)
-    labels = [method_info(m, registry)["label"] for m in methods]
+    labels = [column_label(m, registry) for m in methods]
     rng = np.random.default_rng(0)  # jitter only
     for i, metric in enumerate(metrics):
         spec = METRICS[metric]
@@ -286,7 +297,7 @@ def cost(df: pd.DataFrame, path, *, registry=None) -> None:
     ok["memory_mib"] = gpu.fillna(pd.to_numeric(ok.get("peak_rss_mib"), errors="coerce"))
     ok["memory_kind"] = np.where(gpu.notna(), "GPU", "RSS")
     methods = ordered_methods(ok["method"].unique(), registry)
-    labels = [method_info(m, registry)["label"] for m in methods]
+    labels = [column_label(m, registry) for m in methods]
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * len(methods) + 1.4), sharey=True)
     for ax, column, xlabel in ((axes[0], "time_s", "seconds per pair (log scale)"),
                                (axes[1], "memory_mib", "peak memory per job, MiB")):

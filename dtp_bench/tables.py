@@ -123,8 +123,11 @@ def _backbone(rows: pd.DataFrame) -> str:
     return ", ".join(sorted(names)) or "none"
 
 
-def _sort_key(info: dict):
-    return (KIND_ORDER.index(info["kind"]) if info["kind"] in KIND_ORDER else len(KIND_ORDER), info["method"])
+def _sort_key(info: dict, registry=None):
+    """By kind (KIND_ORDER), then in the registry's order (the paper's, for DTP and its ablations)."""
+    names = list(registry if registry is not None else _registry())
+    kind = KIND_ORDER.index(info["kind"]) if info["kind"] in KIND_ORDER else len(KIND_ORDER)
+    return (kind, names.index(info["method"]) if info["method"] in names else len(names), info["method"])
 
 
 # ------------------------------------------------------------------------------------ table_full
@@ -150,7 +153,7 @@ def table_full(df: pd.DataFrame, registry=None) -> pd.DataFrame:
         row["backbone"] = _backbone(rows)
         row["notes"] = _dedupe(notes, (len(METRICS), "all metrics"))
         out.append((info, dataset, row))
-    out.sort(key=lambda item: (_sort_key(item[0]), str(item[1])))
+    out.sort(key=lambda item: (_sort_key(item[0], registry), str(item[1])))
     return pd.DataFrame([row for _, _, row in out])
 
 
@@ -180,7 +183,7 @@ def table1_methods(df: pd.DataFrame, registry=None) -> list[dict]:
     listed = {row["method"] for row in rows}
     present = df["method"].unique() if not df.empty else []
     extra = [method_info(m, registry) for m in present if m not in listed]
-    rows += sorted((info for info in extra if info["kind"] != "ablation"), key=_sort_key)
+    rows += sorted((info for info in extra if info["kind"] != "ablation"), key=lambda i: _sort_key(i, registry))
     return rows
 
 
@@ -250,8 +253,7 @@ def ablation(df: pd.DataFrame, registry=None) -> pd.DataFrame:
     if full.empty:
         return pd.DataFrame(columns=["method", "description", "dataset", "pairs"])
     full.insert(2, "description", [method_info(m, registry)["description"] for m in full["method"]])
-    full["_order"] = full["method"] != FULL_MODEL  # the full model first, then the ablations
-    return full.sort_values(["_order", "method", "dataset"]).drop(columns="_order").reset_index(drop=True)
+    return full  # table_full's order: the full model (kind dtp) first, then the ablations as registered
 
 
 # --------------------------------------------------------------------------------------- writing
