@@ -38,12 +38,14 @@ class DeviceClaim:
 
 
 @contextmanager
-def claim_device(requested: str = "auto", *, device_count: int | None = None, lock_dir: Path | None = None,
-                 environ: Mapping[str, str] | None = None, poll_seconds: float = 0.5) -> Iterator[DeviceClaim]:
-    """Hold a device for the duration of the block. `device_count` and `environ` default to what
-    torch and the process see; tests inject them to fake N GPUs."""
+def claim_device(requested: str = "auto", *, wanted: bool = True, device_count: int | None = None,
+                 lock_dir: Path | None = None, environ: Mapping[str, str] | None = None,
+                 poll_seconds: float = 0.5) -> Iterator[DeviceClaim]:
+    """Hold a device for the duration of the block. `wanted=False` (a job without `resources: gpu=1`)
+    claims nothing: Snakemake did not count it against the GPUs, so it must not take one's lock.
+    `device_count` and `environ` default to what torch and the process see; tests inject them."""
     env = os.environ if environ is None else environ
-    if str(requested).lower() not in ("auto", "cuda"):
+    if not wanted or str(requested).lower() not in ("auto", "cuda"):
         yield DeviceClaim(str(requested), "")
         return
     count = _cuda_device_count() if device_count is None else device_count

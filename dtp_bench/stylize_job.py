@@ -25,6 +25,7 @@ from dtp_core.images import load_image, to_tensor
 from dtp_core.outputs import save_result, save_status
 
 from . import methods
+from .gpu_claim import claim_device
 
 
 def run_job(method: str, content_path: Path, style_path: Path, out_png: Path, *, params: dict | None = None,
@@ -66,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = json.loads(args.params)
         context = {"dataset": args.dataset, "pair_id": args.pair_id}
-        sidecar = run_job(args.method, args.content, args.style, args.out, params=params, device=args.device,
-                          context=context)
+        # its own GPU among the `--resources gpu=N` jobs, or the CPU with a note when there is none
+        with claim_device(args.device, wanted=methods.get(args.method).needs_gpu) as claim:
+            if claim.note:
+                print(f"stylize_job: {claim.note}", file=sys.stderr)
+            sidecar = run_job(args.method, args.content, args.style, args.out, params=params, device=claim.device,
+                              context={**context, "device_note": claim.note})
     except DTPError as err:
         print(f"stylize_job: error: {err}", file=sys.stderr)
         return 2

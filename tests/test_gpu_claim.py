@@ -91,6 +91,12 @@ def test_explicit_devices_are_used_as_given(tmp_path, requested):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_job_that_wants_no_gpu_claims_none(tmp_path):
+    with claim_device("auto", wanted=False, device_count=2, lock_dir=tmp_path, environ={}) as claim:
+        assert (claim.device, claim.note) == ("auto", "")
+    assert not list(tmp_path.iterdir())
+
+
 def test_slurm_allocation_is_respected_without_locks(tmp_path):
     env = {"SLURM_JOB_ID": "7", "CUDA_VISIBLE_DEVICES": "3"}
     with claim_device(device_count=1, lock_dir=tmp_path, environ=env) as claim:
