@@ -100,7 +100,11 @@ def summarise(rows: pd.DataFrame, metric: str) -> Cell:
     reasons = [_reason(status, reason, count, len(rows), partial=not values.empty)
                for (status, reason), count in missing.most_common()]
     if values.empty:
-        status = missing.most_common(1)[0][0][0]
+        # where outputs exist but none could be scored (PieAPP weights absent), that is the cell's
+        # status, not the failures of the other jobs
+        scored = rows[rows["status"] == "ok"]
+        status = (Counter(scored[f"{metric}_status"]).most_common(1)[0][0] if len(scored)
+                  else missing.most_common(1)[0][0][0])
         return Cell(None, None, 0, len(rows), status, reasons)
     std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
     return Cell(float(values.mean()), std, len(values), len(rows), "ok", reasons)

@@ -86,6 +86,9 @@ def test_unavailable_failed_and_not_run_cells(run):
     assert dtp["CelebA-HQ SSIM n"] == 2
     assert "1 of 3 pairs failed: RuntimeError: CUDA out of memory" in dtp["notes"]
     assert "vgg16 (stand-in for vgg19)" == dtp["backbone"]
+    # PE: two outputs scored without weights, one job failed: the cell is unavailable, both reasons noted
+    assert dtp["CelebA-HQ PE"] == "unavailable"
+    assert "2 of 3 pairs unavailable: needs PieAPPv0.1.pth" in dtp["notes"]
 
 
 def test_table1_vs_paper_difference(run):
