@@ -14,7 +14,7 @@ include: "workflow/rules/common.smk"
 
 rule all:
     input:
-        all_targets(),
+        lambda wildcards: ALL_TARGETS,
     default_target: True
 
 

@@ -26,15 +26,34 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torchvision.models import vgg as tv_vgg
 
 from .errors import DTPError, MethodUnavailable
+
+
+# torchvision's VGG layer configurations ("M" = 2x2 max-pool), written out so that the encoder does
+# not import torchvision (which costs ~170 MB of resident memory on its own).
+VGG_LAYERS = {
+    "D": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+    "E": (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"),
+}
+
+
+def vgg_features(cfg: str) -> list[nn.Module]:
+    """The layers of torchvision's `vgg*().features`, same order and indices."""
+    layers, channels = [], 3
+    for width in VGG_LAYERS[cfg]:
+        if width == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            layers += [nn.Conv2d(channels, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            channels = width
+    return layers
 
 
 @dataclass(frozen=True)
 class BackboneSpec:
     name: str
-    cfg: str  # torchvision's layer configuration key
+    cfg: str  # key of VGG_LAYERS (torchvision's names)
     taps: tuple[int, ...]  # `features` indices of the ReLUs DTP reads (five levels)
     tap_names: tuple[str, ...]
     filename: str
@@ -217,11 +236,7 @@ class VGGEncoder(nn.Module):
     def __init__(self, backbone: str = "vgg19"):
         super().__init__()
         self.spec = BACKBONES[backbone]
-        layers = tv_vgg.make_layers(tv_vgg.cfgs[self.spec.cfg], batch_norm=False)
-        self.features = nn.Sequential(*list(layers)[: self.spec.taps[-1] + 1])
-        for module in self.features:
-            if isinstance(module, nn.ReLU):
-                module.inplace = False  # tapped activations are kept for the losses
+        self.features = nn.Sequential(*vgg_features(self.spec.cfg)[: self.spec.taps[-1] + 1])
 
     def forward(self, x: torch.Tensor, levels: int = 5, from_level: int = 0) -> list[torch.Tensor]:
         """Features at taps `from_level`+1 .. `levels` (1-based), stopping after the last one needed.

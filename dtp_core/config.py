@@ -52,8 +52,9 @@ class DTPConfig:
     use_warped_image: bool = True         # False: no residual, output = decoder(r)
     use_fma: bool = True
     use_decoder: bool = True              # False: output = warped image, upsampled
-    # Speed (no change to the maths; see docs/benchmarks.md)
-    fast_cuda: bool = True                # TF32 convs/GEMMs, channels-last on CUDA (fp32 softmax, logits)
+    # Speed and memory (no change to the maths; see docs/benchmarks.md)
+    fast_cuda: bool = True                # TF32 convs/GEMMs on CUDA (the softmax and InfoNCE logits stay fp32)
+    checkpoint_decoder: bool = True       # recompute the full-resolution decoder blocks in backward
 
     def __post_init__(self):
         _validate(self)

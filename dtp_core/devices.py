@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -70,3 +72,21 @@ def describe(device: torch.device) -> str:
     if device.type == "cpu":
         return f"cpu ({torch.get_num_threads()} threads)"
     return str(device)
+
+
+def return_freed_memory_promptly() -> None:
+    """Make glibc hand every large freed block back to the OS at once.
+
+    glibc raises its mmap threshold after each large free (up to 32 MB), after which the
+    activation-sized tensors of every iteration are carved from the heap and its high-water mark
+    stays resident. Pinning the threshold at 128 KiB keeps peak RSS near the live tensors
+    (DTP at 256x256 on the CPU: about 2.4 instead of 2.9 GB). No effect elsewhere.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl)
+        return
+    M_MMAP_THRESHOLD = -3
+    libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from .backbone import ResolvedWeights, VGGEncoder, load_encoder, resolve_weights
 from .config import DTPConfig
 from .correspondence import correlate, correlation_grid, to_grid
-from .devices import seed_everything, select_device, set_deterministic
+from .devices import return_freed_memory_promptly, seed_everything, select_device, set_deterministic
 from .generator import Decoder
 from .images import denormalize, normalize
 from .losses import contrastive_loss, cycle_loss, gather_patches, nearest_neighbour_style_loss, sample_positions
@@ -54,7 +54,7 @@ class Step:
 def build_networks(config: DTPConfig, resolved: ResolvedWeights, device: torch.device, seed: int) -> Networks:
     seed_everything(seed)
     encoder = load_encoder(resolved, device)
-    decoder = Decoder(config.decoder_padding).to(device) if config.use_decoder else None
+    decoder = Decoder(config.decoder_padding, config.checkpoint_decoder).to(device) if config.use_decoder else None
     positions = torch.Generator().manual_seed(seed)
     return Networks(encoder, decoder, None, positions)
 
@@ -147,6 +147,8 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DTPConfig = D
         raise ValueError(f"content {tuple(content.shape)} and style {tuple(style.shape)} must have the same shape "
                          "(dtp_core.images.load_pair resizes both)")
     device = select_device(device)
+    if device.type == "cpu":
+        return_freed_memory_promptly()
     seed = config.seed if seed is None else seed
     set_deterministic(config.deterministic)
     if device.type == "cuda" and config.fast_cuda:

@@ -11,10 +11,5 @@ RULE_FILES = [
     for stage in ("datasets", "weights", "stylize", "evaluate", "gather")
     if Path(workflow.basedir, "workflow", "rules", f"{stage}.smk").exists()
 ]
-# Targets that each stage file adds to `all` (a stage appends to this list when included).
+# Targets that each stage file adds to `all` when included; `rule all` reads the list lazily.
 ALL_TARGETS = []
-
-
-def all_targets():
-    # Evaluated lazily by `rule all`, after every stage file has appended its targets.
-    return ALL_TARGETS
