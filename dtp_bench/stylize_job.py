@@ -60,10 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--params", default="{}", help="JSON object of method parameters")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
     parser.add_argument("--dataset")
     parser.add_argument("--pair-id")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     try:
         params = json.loads(args.params)
         context = {"dataset": args.dataset, "pair_id": args.pair_id}

@@ -1,15 +1,9 @@
 # Shared helpers: config validation, paths, and the list of what `all` builds.
-from pathlib import Path
-
 from snakemake.utils import validate
 
 validate(config, "../schemas/config.schema.yaml")
 
-# Stage rule files, in DAG order; each exists once its stage is implemented.
-RULE_FILES = [
-    f"workflow/rules/{stage}.smk"
-    for stage in ("datasets", "weights", "stylize", "evaluate", "gather")
-    if Path(workflow.basedir, "workflow", "rules", f"{stage}.smk").exists()
-]
+# Stage rule files, in DAG order.
+RULE_FILES = [f"workflow/rules/{stage}.smk" for stage in ("datasets", "weights", "stylize", "evaluate", "gather")]
 # Targets that each stage file adds to `all` when included; `rule all` reads the list lazily.
 ALL_TARGETS = []

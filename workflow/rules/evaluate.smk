@@ -17,7 +17,7 @@ def evaluation_jobs():
     """(dataset, method, pair) for every configured method on every configured dataset it runs on."""
     jobs = []
     for method, spec in config["methods"].items():
-        wanted = (spec or {}).get("datasets") or DATASETS.names
+        wanted = (spec or {}).get("datasets") or config.get("benchmark_datasets", ["photo-r", "celeba-hq", "ffhq"])
         for dataset in [d for d in DATASETS.names if d in wanted]:
             jobs += [(dataset, method, pair) for pair in DATASETS.pair_ids(dataset)]
     return jobs

@@ -1,0 +1,63 @@
+# The stylize stage: one job per (dataset, method, pair).
+#
+#   data/resized/<size>/...  ->  results/outputs/<dataset>/<method>/<pair>.{json,png,loss.csv,...}
+#
+# The sidecar .json is the job's output and its completion marker (written last, atomically);
+# it records status ok | unavailable | failed with the reason, so that one method failing on one
+# pair marks that cell and lets the rest of the table finish. Methods and their parameters come
+# from `methods:` in the config; a change of a method's parameters re-runs only that method's jobs.
+# Jobs that want a GPU declare `resources: gpu=1`; the job claims a free device itself
+# (dtp_bench/gpu_claim.py), so `--resources gpu=N` on an N-GPU machine runs N jobs at once.
+import json
+import sys
+
+from dtp_bench import methods as METHOD_REGISTRY
+
+STYLIZE_SIZE = DATASETS.settings.sizes[0]
+STYLIZE_BENCHMARK = "results/benchmarks/stylize/{dataset}/{method}/{pair}.tsv"
+THREADS_PER_JOB = config.get("threads_per_job", 2)
+
+
+def _pair_files(wildcards):
+    """Files a method takes from the pair itself (e.g. DPST's own output for that pair)."""
+    spec = METHOD_REGISTRY.get(wildcards.method)
+    extras = dict(DATASETS.pair(wildcards.dataset, wildcards.pair).extras)
+    wanted = spec.extra.get("params_from_pair", {})
+    return {param: str(extras[extra].raw) for param, extra in wanted.items() if extra in extras}
+
+
+def stylize_inputs(wildcards):
+    return {
+        "content": DATASETS.resized(wildcards.dataset, wildcards.pair, "content", STYLIZE_SIZE),
+        "style": DATASETS.resized(wildcards.dataset, wildcards.pair, "style", STYLIZE_SIZE),
+        **_pair_files(wildcards),
+    }
+
+
+def stylize_params(wildcards):
+    params = dict((config["methods"].get(wildcards.method) or {}).get("params") or {})
+    params.update(_pair_files(wildcards))
+    return json.dumps(params, sort_keys=True)
+
+
+rule stylize:
+    input:
+        unpack(stylize_inputs),
+    output:
+        "results/outputs/{dataset}/{method}/{pair}.json",
+    log:
+        "logs/stylize/{dataset}/{method}/{pair}.log",
+    benchmark:
+        STYLIZE_BENCHMARK
+    params:
+        method_params=stylize_params,  # part of the job's identity: a change re-runs this method only
+        png=lambda wildcards, output: output[0][: -len(".json")] + ".png",
+        device=config.get("device", "auto"),
+    threads: THREADS_PER_JOB
+    resources:
+        gpu=lambda wildcards: int(METHOD_REGISTRY.get(wildcards.method).needs_gpu),
+    shell:
+        f"OMP_NUM_THREADS={{threads}} {sys.executable} -m dtp_bench.stylize_job --method {{wildcards.method:q}}"
+        " --content {input.content:q} --style {input.style:q} --out {params.png:q} --params {params.method_params:q}"
+        " --device {params.device:q} --threads {threads} --dataset {wildcards.dataset:q} --pair-id {wildcards.pair:q}"
+        " > {log:q} 2>&1"
