@@ -38,7 +38,8 @@ class DTPConfig:
     nce_diagonal: float = -10.0           # value masking each positive out of its negatives
     # Correspondence
     tau_corr: float = 0.01                # softmax temperature (the code's; 0.07 in the paper is tau_nce)
-    corr_size: int = 64                   # maps larger than this are resized to it (authors: 64)
+    corr_size: int = 64                   # maps larger than this are resized to it (authors: 64; 0: never)
+    corr_chunk: int = 4096                # above this many positions the correlation is streamed in chunks
     corr_kernel: int = 3                  # feature patches compared (3x3, padding 1)
     center: str = "vector"                # "vector": each patch vector centred by its own mean (code);
                                           # "spatial": centred by the mean over positions (paper Eq. 7)
@@ -88,10 +89,11 @@ def _validate(cfg: DTPConfig) -> None:
         if not ok:
             raise ConfigError(option, problem, fix)
 
-    for name in ("size", "iterations", "num_patches", "corr_size", "corr_kernel"):
+    for name in ("size", "iterations", "num_patches", "corr_size", "corr_kernel", "corr_chunk"):
         value = getattr(cfg, name)
-        need(isinstance(value, int) and not isinstance(value, bool) and value > 0, name,
-             f"must be a positive integer, got {value!r}")
+        floor = 0 if name in ("corr_size", "corr_chunk") else 1
+        need(isinstance(value, int) and not isinstance(value, bool) and value >= floor, name,
+             f"must be an integer >= {floor}, got {value!r}")
     need(cfg.size >= 16, "size", f"{cfg.size} px is too small: VGG's deepest level needs at least 16 px", "use --size 16 or more")
     need(cfg.corr_kernel % 2 == 1, "corr_kernel", f"must be odd, got {cfg.corr_kernel}")
     for name in ("lambda_c", "lambda_w", "fma_weight"):

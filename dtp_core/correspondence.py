@@ -3,6 +3,10 @@
 Each direction's softmax is computed once per iteration and reused by every warp that goes that
 way (the authors recompute it in each of their eight calls); features and images travelling the
 same way are warped in one matrix product.
+
+Above `chunk` positions (high-resolution runs) the correlation is never held whole: each warp is
+attention computed over row chunks and recomputed in the backward pass, so memory grows linearly
+with the number of positions (time still grows with its square).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 EPS = sys.float_info.epsilon  # the authors' epsilon (added to norms; only matters for all-zero vectors)
 
@@ -24,8 +29,8 @@ def center_l2_normalize(x: torch.Tensor, dim: int, center_dim: int | None = None
 
 def correlation_grid(height: int, width: int, limit: int) -> tuple[int, int]:
     """The grid the correspondence runs on: the map itself, or resized to fit `limit` (the authors
-    resize anything above 64x64 to 64x64; a non-square map keeps its aspect ratio)."""
-    if max(height, width) <= limit:
+    resize anything above 64x64 to 64x64; a non-square map keeps its aspect ratio). 0: no limit."""
+    if limit == 0 or max(height, width) <= limit:
         return height, width
     if height == width:
         return limit, limit
@@ -75,17 +80,56 @@ def _apply(weights: torch.Tensor, x: torch.Tensor, grid: tuple[int, int]) -> tor
     return warped.view(x.shape[0], x.shape[1], *grid)
 
 
+@dataclass
+class StreamedCorrespondence:
+    """The same warps as `Correspondence`, without ever holding the Nc x Ns matrices.
+
+    Each warp is softmax(Q K^T / tau) V over chunks of `chunk` query rows, each chunk recomputed in
+    the backward pass (activation checkpointing): peak memory is one chunk x N scores.
+    """
+
+    content_vectors: torch.Tensor  # (B, D, Nc), centred and normalised
+    style_vectors: torch.Tensor    # (B, D, Ns)
+    temperature: float
+    chunk: int
+    content_grid: tuple[int, int]
+    style_grid: tuple[int, int]
+
+    def warp_to_content(self, x: torch.Tensor) -> torch.Tensor:
+        return self._attend(self.content_vectors, self.style_vectors, x, self.content_grid)
+
+    def warp_to_style(self, x: torch.Tensor) -> torch.Tensor:
+        return self._attend(self.style_vectors, self.content_vectors, x, self.style_grid)
+
+    def _attend(self, queries, keys, x, grid):
+        values = x.flatten(2).float()
+        parts = [checkpoint(_attention_chunk, queries[:, :, start:start + self.chunk], keys, values,
+                            1.0 / self.temperature, use_reentrant=False)
+                 for start in range(0, queries.shape[2], self.chunk)]
+        return torch.cat(parts, dim=2).view(x.shape[0], x.shape[1], *grid).to(x.dtype)
+
+
+def _attention_chunk(queries, keys, values, scale):
+    with torch.autocast(device_type=queries.device.type, enabled=False):
+        weights = torch.softmax(torch.bmm(queries.transpose(1, 2).float(), keys.float()) * scale, dim=2)
+        return torch.bmm(values, weights.transpose(1, 2))
+
+
 def correlate(content_feature: torch.Tensor, style_feature: torch.Tensor, *, temperature: float,
-              kernel: int = 3, center: str = "vector") -> Correspondence:
+              kernel: int = 3, center: str = "vector", chunk: int = 4096) -> Correspondence | StreamedCorrespondence:
     """Both softmaxes of the patch-cosine correlation M (content x style) / temperature.
 
-    The features must already be on their correlation grids (see `correlation_grid`).
+    The features must already be on their correlation grids (see `correlation_grid`). Grids with
+    more than `chunk` positions get the streamed form (0: always the dense one).
     """
     content_vectors = patch_vectors(content_feature, kernel, center)
     style_vectors = patch_vectors(style_feature, kernel, center)
+    grids = tuple(content_feature.shape[-2:]), tuple(style_feature.shape[-2:])
+    if chunk and max(content_vectors.shape[2], style_vectors.shape[2]) > chunk:
+        return StreamedCorrespondence(content_vectors, style_vectors, temperature, chunk, *grids)
     # Softmax of M / tau in fp32 even under autocast: at tau = 0.01 bf16 logits lose the ranking.
     with torch.autocast(device_type=content_feature.device.type, enabled=False):
         scores = torch.bmm(content_vectors.transpose(1, 2).float(), style_vectors.float()) / temperature
         to_content = torch.softmax(scores, dim=2)
         to_style = torch.softmax(scores, dim=1).transpose(1, 2)
-    return Correspondence(to_content, to_style, tuple(content_feature.shape[-2:]), tuple(style_feature.shape[-2:]))
+    return Correspondence(to_content, to_style, *grids)

@@ -80,7 +80,7 @@ def forward(nets: Networks, content: torch.Tensor, style: torch.Tensor, config: 
     grid = correlation_grid(*content_corr.shape[-2:], config.corr_size)
     content_corr, style_corr = to_grid(content_corr, grid), to_grid(style_feats[CORR_LEVEL], grid)
     match = correlate(content_corr, style_corr, temperature=config.tau_corr, kernel=config.corr_kernel,
-                      center=config.center)
+                      center=config.center, chunk=config.corr_chunk)
     # Feature and image travel together: one matrix product per warp.
     channels = style_corr.shape[1]
     style_stack = torch.cat((style_corr, F.adaptive_avg_pool2d(style, grid)), dim=1)

@@ -44,7 +44,7 @@ def test_greyscale_rgba_and_palette_inputs_are_converted(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--size", "8"], "size: 8 px is too small"),
     (["--lambda-c", "1.5"], "lambda_c: must be in [0, 1], got 1.5"),
-    (["--iterations", "0"], "iterations: must be a positive integer"),
+    (["--iterations", "0"], "iterations: must be an integer >= 1, got 0"),
     (["--set", "tau_corr=-1"], "tau_corr: must be > 0"),
     (["--set", "no_such=1"], "--set no_such: is not a DTP parameter"),
     (["--device", "cuda:7"], "device:"),

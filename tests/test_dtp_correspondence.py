@@ -62,3 +62,22 @@ def test_correlation_grid():
     assert correlation_grid(32, 32, 64) == (32, 32)
     assert correlation_grid(128, 128, 64) == (64, 64)
     assert correlation_grid(128, 64, 64) == (64, 32)
+
+
+def test_streamed_correspondence_equals_the_dense_one_with_gradients():
+    torch.manual_seed(0)
+    content = torch.randn(1, 16, 9, 9, requires_grad=True)
+    style = torch.randn(1, 16, 9, 9, requires_grad=True)
+    image = torch.rand(1, 3, 9, 9)
+    results = []
+    for chunk in (0, 20):  # 81 positions: dense, then five streamed chunks
+        content.grad = style.grad = None
+        match = correlate(content, style, temperature=0.05, chunk=chunk)
+        warped = match.warp_to_content(torch.cat((style, image), 1))
+        back = match.warp_to_style(warped)
+        (warped.square().mean() + back.square().mean()).backward()
+        results.append((type(match).__name__, warped.detach(), back.detach(), content.grad.clone(), style.grad.clone()))
+    (dense_name, *dense), (streamed_name, *streamed) = results
+    assert (dense_name, streamed_name) == ("Correspondence", "StreamedCorrespondence")
+    for a, b in zip(dense, streamed):
+        assert torch.allclose(a, b, atol=1e-5)

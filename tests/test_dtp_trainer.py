@@ -189,3 +189,14 @@ def test_too_small_and_mismatched_inputs_are_refused(resolved_weights):
 def test_no_progress_output_when_not_a_terminal(pair32, resolved_weights, capsys):
     trainer.stylize(*pair32, config=DTPConfig(**SMALL), device="cpu", resolved=resolved_weights, progress=None)
     assert capsys.readouterr().err == ""
+
+
+def test_streamed_correlation_gives_the_same_first_step(pair64, resolved_weights):
+    """High-resolution mode: the correlation in chunks (memory linear in pixels), same losses."""
+    content, style = (normalize(x) for x in pair64)
+    steps = []
+    for chunk in (0, 64):  # 16x16 = 256 positions: dense, then four chunks
+        config = DTPConfig(size=64, corr_size=0, corr_chunk=chunk)
+        steps.append(trainer.forward(_nets(config, resolved_weights), content, style, config, None))
+    assert torch.allclose(steps[0].terms, steps[1].terms, rtol=1e-5)
+    assert torch.allclose(steps[0].output, steps[1].output, atol=1e-5)
