@@ -1,7 +1,9 @@
-"""profiles/slurm, for real: a workflow submitted through the profile to a one-node SLURM cluster on
-localhost (.ci/slurm/setup.sh: real slurmctld + slurmd from Debian's packages, 2 fake GPUs), then
-checked to have run through sbatch - each job inside the SLURM job Snakemake reports, the GPU job
-with the GPU gres and without the plugin's --ntasks-per-gpu pitfall - and to have written its table.
+"""profiles/slurm, for real: the quick config, reduced to one Photo-R pair and two methods (DTP, a
+GPU job, for a few iterations; Reinhard, a CPU job), submitted through the profile to a one-node
+SLURM cluster on localhost (.ci/slurm/setup.sh: real slurmctld + slurmd from Debian's packages, 2
+fake GPUs). Checked: each stylisation ran as the SLURM job Snakemake reports, the GPU job with the
+GPU gres (and seen by the job itself) and without the plugin's --ntasks-per-gpu pitfall, and the
+table was written.
 
 The cluster: one already up on localhost is used as it is. Otherwise, with DTP_SLURM_CI=1 (CI), the
 test installs and starts one, and stops it at the end; without, the test is skipped, saying how.
@@ -10,6 +12,7 @@ test installs and starts one, and stops it at the end; without, the test is skip
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -18,11 +21,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import shared
+from snakemake.utils import update_config
 
 REPO = Path(__file__).resolve().parents[1]
 SETUP, TEARDOWN = REPO / ".ci/slurm/setup.sh", REPO / ".ci/slurm/teardown.sh"
-WORKFLOW = REPO / "tests/data/slurm_workflow"
 NOT_POSSIBLE = 77  # setup.sh: not root, or no apt-get to install SLURM with
+GPU_METHOD, CPU_METHOD, DATASET = "dtp_lc1_5", "reinhard", "photo-r"
 
 pytestmark = pytest.mark.slow
 
@@ -56,34 +62,57 @@ def slurm_cluster():
         subprocess.run(["bash", str(TEARDOWN)], timeout=120)
 
 
+def _reduced_quick_config(workdir: Path, mirror: Path) -> None:
+    """workdir/config/: config.yaml = config.yaml + quick.yaml, cut down to what fits a test; the
+    rest of config/ (dataset definitions, ...) linked as it is."""
+    (workdir / "config").mkdir()
+    for entry in (REPO / "config").iterdir():
+        if entry.name != "config.yaml":
+            (workdir / "config" / entry.name).symlink_to(entry)
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    update_config(config, yaml.safe_load((REPO / "config/quick.yaml").read_text()))
+    config["methods"] = {GPU_METHOD: {"params": {"iterations": 4, "snapshots": [0, 3]}}, CPU_METHOD: {}}
+    config["datasets"].update(names=[DATASET], limit=1, mirror=str(mirror))
+    config["benchmark_datasets"] = [DATASET]
+    config["metrics"]["enabled"] = ["ssim"]  # each metrics job loads its models: keep to the cheap one
+    config["threads_per_job"] = 1  # the node has 2 CPUs: the two stylisations run side by side
+    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config))
+
+
 def _scontrol(job_id: str) -> str:
     # finished jobs stay visible for MinJobAge (300 s in .ci/slurm/slurm.conf.in); no sacct needed
     return subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True).stdout
 
 
-def test_workflow_runs_through_sbatch(slurm_cluster, tmp_path):
-    shutil.copy(WORKFLOW / "Snakefile", tmp_path / "Snakefile")
+def test_quick_config_runs_through_sbatch(slurm_cluster, tmp_path):
+    _reduced_quick_config(tmp_path, shared("."))
     env = {**os.environ, "DTP_SLURM_INIT_SECONDS": "2"}  # first status check after 2 s, not 20
     run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--workflow-profile", str(REPO / "profiles/slurm"),
-         "--snakefile", str(tmp_path / "Snakefile"), "--directory", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, env=env)
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+         "--workflow-profile", str(REPO / "profiles/slurm")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
     log = run.stdout + run.stderr
     (tmp_path / "snakemake.log").write_text(log)
     assert run.returncode == 0, log[-4000:]
 
-    # Snakemake's own record of each submission: "... submitted with SLURM jobid N (log: .../rule_R/N.log)"
-    submitted = {rule: job_id for job_id, rule in
-                 re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/\1\.log\)", log)}
-    assert set(submitted) == {"cpu_job", "gpu_job", "table"}, log[-4000:]
-
-    with open(tmp_path / "results/table.csv") as handle:
-        rows = {row["job"]: row for row in csv.DictReader(handle)}
-    for rule, job in (("cpu_job", "cpu"), ("gpu_job", "gpu")):
-        assert rows[job]["slurm_job_id"] == submitted[rule], "the rule ran outside the SLURM job it was given"
-        assert f"Comment=rule_{rule}" in _scontrol(submitted[rule])
-    assert rows["cpu"]["cuda_visible_devices"] == "unset"
-    assert rows["gpu"]["cuda_visible_devices"] in ("0", "1"), "the GPU job got no GPU from SLURM"
-    gpu_job = _scontrol(submitted["gpu_job"])
+    (pair,) = [p.stem for p in (tmp_path / f"results/outputs/{DATASET}/{GPU_METHOD}").glob("*.json")]
+    # Snakemake's record of each submission: "... submitted with SLURM jobid N (log: .../rule_R/<wildcards>/N.log)"
+    submitted = {Path(path).parent.name: job_id for job_id, path in
+                 re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S*/rule_stylize/\S+)\.log\)", log)}
+    gpu_id, cpu_id = (submitted[f"{DATASET}_{method}_{pair}"] for method in (GPU_METHOD, CPU_METHOD))
+    for method, job_id in ((GPU_METHOD, gpu_id), (CPU_METHOD, cpu_id)):
+        job = _scontrol(job_id)
+        assert f"Comment=rule_stylize_wildcards_{DATASET}_{method}_{pair}" in job and "JobState=COMPLETED" in job, job
+        sidecar = json.loads((tmp_path / f"results/outputs/{DATASET}/{method}/{pair}.json").read_text())
+        assert sidecar["status"] == "ok", sidecar
+    gpu_job = _scontrol(gpu_id)
     assert "TresPerJob=gres:gpu:1" in gpu_job
     assert "NtasksPerTRES" not in gpu_job, "--ntasks-per-gpu was sent (the plugin's gpu/tasks pitfall)"
+    assert "TresPerJob" not in _scontrol(cpu_id)
+    # the GPU job saw the gres from inside: the scheduler's CUDA_VISIBLE_DEVICES (no CUDA here: CPU)
+    gpu_sidecar = json.loads((tmp_path / f"results/outputs/{DATASET}/{GPU_METHOD}/{pair}.json").read_text())
+    assert re.match(rf"SLURM job {gpu_id} was given GPU\(s\) '[01]'", gpu_sidecar["device_note"]), gpu_sidecar
+
+    with open(tmp_path / "results/table1.csv") as handle:
+        rows = {row["method"]: row for row in csv.DictReader(handle)}
+    assert float(rows[GPU_METHOD]["Photo-R SSIM"]) > 0 and float(rows[CPU_METHOD]["Photo-R SSIM"]) > 0
