@@ -45,14 +45,17 @@ def claim_device(requested: str = "auto", *, wanted: bool = True, device_count: 
     claims nothing: Snakemake did not count it against the GPUs, so it must not take one's lock.
     `device_count` and `environ` default to what torch and the process see; tests inject them."""
     env = os.environ if environ is None else environ
-    if not wanted or str(requested).lower() not in ("auto", "cuda"):
+    kind = str(requested).lower()
+    if not wanted or kind not in ("auto", "cuda"):
         yield DeviceClaim(str(requested), "")
         return
     count = _cuda_device_count() if device_count is None else device_count
     visible = env.get("CUDA_VISIBLE_DEVICES")
     if count == 0:
-        where = f"SLURM job {env['SLURM_JOB_ID']} was given GPU(s) {visible!r} but " if env.get("SLURM_JOB_ID") and visible else ""
-        if requested == "cuda":  # asked for explicitly: let the method's device check say it is absent
+        where = ""
+        if env.get("SLURM_JOB_ID") and visible:  # a gres with no CUDA behind it (or a broken driver)
+            where = f"SLURM job {env['SLURM_JOB_ID']} was given GPU(s) {visible!r} but "
+        if kind == "cuda":  # asked for explicitly: let the method's device check say it is absent
             yield DeviceClaim("cuda", f"{where}no CUDA device is visible")
         else:
             yield DeviceClaim("cpu", f"{where}no CUDA device is visible: this GPU job runs on the CPU")
