@@ -14,16 +14,14 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models import vgg as tv_vgg
-
-from dtp_core.backbone import BACKBONES, ResolvedWeights, VGGEncoder, load_encoder
+from dtp_core.backbone import BACKBONES, VGG_LAYERS, ResolvedWeights, VGGEncoder, load_encoder
 
 
 @functools.lru_cache(maxsize=None)
 def relu_indices(backbone: str) -> dict[str, int]:
     """`features` index of every ReLU of a torchvision VGG, by name: {"relu1_1": 1, ...}."""
     names, index, block, conv = {}, 0, 1, 0
-    for entry in tv_vgg.cfgs[BACKBONES[backbone].cfg]:
+    for entry in VGG_LAYERS[BACKBONES[backbone].cfg]:
         if entry == "M":
             index, block, conv = index + 1, block + 1, 0
         else:  # Conv2d then ReLU
