@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from dtp_core.backbone import sha256_file
-from dtp_core.errors import ConfigError, MethodUnavailable
+from dtp_core.errors import MethodUnavailable
 from dtp_core.images import load_image, resize, to_tensor
 from dtp_core.method import StylizeResult
 from dtp_core.records import Meter
@@ -51,8 +51,10 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DPSTConfig = 
             seed: int | None = None, progress: bool | None = None) -> StylizeResult:
     device, seed = runs.start(content, style, config, "cpu", seed)
     if not config.file:
-        raise ConfigError("file", "DPST is precomputed: the path of its output for this pair is needed",
-                          "pass {\"file\": \"<data dir>/best{N}_t_1000.png\"} (the DPST dataset fetches them)")
+        # A pair outside DPST's 60 examples (e.g. PhotoNAS): the cell is unavailable, not failed.
+        raise MethodUnavailable("DPST's own output for this pair", f"https://github.com/{REPOSITORY}",
+                                "its repository has outputs for its 60 example pairs only; for those, the job "
+                                "passes the fetched file as the `file` parameter")
     path = Path(config.file)
     if not path.is_file():
         raise MethodUnavailable(path.name, f"https://github.com/{REPOSITORY}/tree/{COMMIT}/{RESULTS_PATH}",

@@ -8,7 +8,7 @@ from PIL import Image
 from baselines import dpst
 from baselines.dpst import DPSTConfig, output_name, output_url
 from dtp_core.backbone import sha256_file
-from dtp_core.errors import ConfigError, MethodUnavailable
+from dtp_core.errors import MethodUnavailable
 from dtp_core.images import load_image, resize, to_tensor
 
 from conftest import shared
@@ -37,7 +37,7 @@ def test_a_missing_output_is_unavailable_not_a_crash(tmp_path):
     content = torch.rand(1, 3, 32, 32)
     with pytest.raises(MethodUnavailable, match=r"^unavailable: needs best9_t_1000.png from https://github.com/luanfujun"):
         dpst.stylize(content, content, config=DPSTConfig(file=str(tmp_path / "best9_t_1000.png")))
-    with pytest.raises(ConfigError, match="file"):
+    with pytest.raises(MethodUnavailable, match="output for this pair"):  # a pair DPST has no output for
         dpst.stylize(content, content, config=DPSTConfig())
 
 
