@@ -81,11 +81,13 @@ def nearest_neighbour_style_loss(style: torch.Tensor, output: torch.Tensor, *, d
         style, output = center_l2_normalize(style, dim=-1), center_l2_normalize(output, dim=-1)
         with torch.no_grad():
             nearest = (output @ style.t()).argmax(dim=1)
-        return (1.0 - (output * style[nearest]).sum(dim=-1)).mean()
+        # index_select, not style[nearest]: its backward (index_add) is deterministic on the CPU,
+        # advanced indexing's (index_put with accumulate) is not.
+        return (1.0 - (output * style.index_select(0, nearest)).sum(dim=-1)).mean()
     if distance == "squared_l2":
         with torch.no_grad():
             nearest = torch.cdist(output, style).argmin(dim=1)
-        return (output - style[nearest]).pow(2).sum(dim=-1).mean()
+        return (output - style.index_select(0, nearest)).pow(2).sum(dim=-1).mean()
     raise ValueError(f"unknown style distance {distance!r}")
 
 
