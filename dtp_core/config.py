@@ -8,7 +8,7 @@ two reported settings and the five ablations of its Fig. 5, by the names the wor
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from .errors import ConfigError
 
@@ -26,6 +26,11 @@ class DTPConfig:
     seed: int = 1006
     deterministic: bool = False           # torch deterministic algorithms (slower on CUDA)
     snapshots: tuple[int, ...] = (0, 499, 999)  # iterations whose output is also saved
+    # Optional stopping rule (off by default: the paper runs all iterations): stop once the mean
+    # total loss of the last `stop_window` iterations moved less than `stop_tolerance` (relative).
+    stop_tolerance: float = 0.0
+    stop_window: int = 50
+    stop_min_iterations: int = 200
     # Loss weights: L = lambda_c * L_content + (1 - lambda_c) * L_style + lambda_cyc * L_cycle
     lambda_c: float = 1 / 5
     lambda_cyc: float = 1.0
@@ -89,7 +94,8 @@ def _validate(cfg: DTPConfig) -> None:
         if not ok:
             raise ConfigError(option, problem, fix)
 
-    for name in ("size", "iterations", "num_patches", "corr_size", "corr_kernel", "corr_chunk"):
+    for name in ("size", "iterations", "num_patches", "corr_size", "corr_kernel", "corr_chunk", "stop_window",
+                 "stop_min_iterations"):
         value = getattr(cfg, name)
         floor = 0 if name in ("corr_size", "corr_chunk") else 1
         need(isinstance(value, int) and not isinstance(value, bool) and value >= floor, name,
@@ -102,6 +108,8 @@ def _validate(cfg: DTPConfig) -> None:
     for name in ("lr", "tau_nce", "tau_corr"):
         value = getattr(cfg, name)
         need(isinstance(value, (int, float)) and value > 0, name, f"must be > 0, got {value!r}")
+    need(isinstance(cfg.stop_tolerance, (int, float)) and cfg.stop_tolerance >= 0, "stop_tolerance",
+         f"must be >= 0 (0: never stop early), got {cfg.stop_tolerance!r}")
     need(isinstance(cfg.lambda_cyc, (int, float)) and cfg.lambda_cyc >= 0, "lambda_cyc", f"must be >= 0, got {cfg.lambda_cyc!r}")
     need(len(cfg.betas) == 2 and all(0 <= b < 1 for b in cfg.betas), "betas", f"must be two numbers in [0, 1), got {cfg.betas!r}")
     need(len(cfg.content_weights) <= 5, "content_weights", "at most five levels")

@@ -134,6 +134,39 @@ def make_optimizers(nets: Networks, config: DTPConfig) -> list[torch.optim.Optim
     return [torch.optim.Adam(m.parameters(), lr=config.lr, betas=config.betas) for m in modules]
 
 
+def prepare_run(config: DTPConfig, device, seed: int | None, weights=None,
+                resolved: ResolvedWeights | None = None) -> tuple[torch.device, int, ResolvedWeights]:
+    """Device, seed, numerics settings and backbone weights of a run (shared by batched runs)."""
+    device = select_device(device)
+    if device.type == "cpu":
+        return_freed_memory_promptly()
+    set_deterministic(config.deterministic)
+    if device.type == "cuda" and config.fast_cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return device, config.seed if seed is None else seed, resolved or resolve_weights(config.backbone, weights)
+
+
+def decoder_noise(config: DTPConfig, shape: torch.Size, seed: int, device: torch.device) -> torch.Tensor | None:
+    """The fixed decoder input of the "no warped feature" ablation (None otherwise)."""
+    if config.use_warped_feature:
+        return None
+    grid = correlation_grid(shape[-2] // 4, shape[-1] // 4, config.corr_size)
+    generator = torch.Generator().manual_seed(seed + 1)
+    return torch.randn(1, Decoder.in_channels, *grid, generator=generator).to(device)
+
+
+def should_stop(history: list[torch.Tensor], config: DTPConfig) -> bool:
+    """The optional stopping rule: the mean total loss of the last `stop_window` iterations changed
+    by less than `stop_tolerance` (relative) from the window before. Checked once per window."""
+    window = config.stop_window
+    if config.stop_tolerance <= 0 or len(history) < max(2 * window, config.stop_min_iterations) or len(history) % window:
+        return False
+    totals = torch.stack(history[-2 * window:])[:, 0]
+    previous, last = totals[:window].mean().item(), totals[window:].mean().item()
+    return abs(previous - last) <= config.stop_tolerance * abs(previous)
+
+
 def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DTPConfig = DTPConfig(), device="auto",
             seed: int | None = None, progress: bool | None = None, weights=None,
             resolved: ResolvedWeights | None = None) -> StylizeResult:
@@ -142,27 +175,13 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DTPConfig = D
     `progress`: None shows a bar only on a terminal. `weights`: an explicit backbone weights file;
     `resolved`: an already resolved one (skips the lookup).
     """
-    check_pair(content, style)
-    if content.shape != style.shape:
-        raise ValueError(f"content {tuple(content.shape)} and style {tuple(style.shape)} must have the same shape "
-                         "(dtp_core.images.load_pair resizes both)")
-    device = select_device(device)
-    if device.type == "cpu":
-        return_freed_memory_promptly()
-    seed = config.seed if seed is None else seed
-    set_deterministic(config.deterministic)
-    if device.type == "cuda" and config.fast_cuda:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    resolved = resolved or resolve_weights(config.backbone, weights)
+    check_same_shape(content, style)
+    device, seed, resolved = prepare_run(config, device, seed, weights, resolved)
 
     with Meter(device) as meter:
         nets = build_networks(config, resolved, device, seed)
         x_content, x_style = normalize(content.to(device)), normalize(style.to(device))
-        if not config.use_warped_feature:
-            grid = correlation_grid(x_content.shape[-2] // 4, x_content.shape[-1] // 4, config.corr_size)
-            noise_rng = torch.Generator().manual_seed(seed + 1)
-            nets.noise = torch.randn(1, Decoder.in_channels, *grid, generator=noise_rng).to(device)
+        nets.noise = decoder_noise(config, x_content.shape, seed, device)
         optimizers = make_optimizers(nets, config)
         history, snapshots = [], {}
         previous = None
@@ -178,27 +197,50 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DTPConfig = D
             previous = step.output_feature
             history.append(step.terms)
             if iteration in config.snapshots:
-                snapshots[iteration] = _to_rgb(step.output)
+                snapshots[iteration] = to_rgb(step.output)
             if not bar.disable and (iteration % 10 == 0 or iteration == config.iterations - 1):
                 bar.set_postfix({k: f"{v:.4f}" for k, v in zip(LOSS_TERMS, step.terms.tolist())})
-        image = _to_rgb(step.output)
-        warped = _to_rgb(F.interpolate(step.warped_image, size=content.shape[-2:], mode="bilinear"))
+            if should_stop(history, config):
+                break
+        image = to_rgb(step.output)
+        warped = to_rgb(F.interpolate(step.warped_image, size=content.shape[-2:], mode="bilinear"))
+    facts = run_facts(config, seed, resolved, device, meter, history, content.shape)
+    return StylizeResult(image=image, facts=facts, losses=loss_rows(history), snapshots=snapshots,
+                         extras={"warped": warped})
 
-    losses = [dict(iteration=i, **dict(zip(LOSS_TERMS, row))) for i, row in enumerate(torch.stack(history).tolist())]
-    facts = {
+
+def check_same_shape(content: torch.Tensor, style: torch.Tensor) -> None:
+    check_pair(content, style)
+    if content.shape != style.shape:
+        raise ValueError(f"content {tuple(content.shape)} and style {tuple(style.shape)} must have the same shape "
+                         "(dtp_core.images.load_pair resizes both)")
+
+
+def loss_rows(history: list[torch.Tensor]) -> list[dict]:
+    return [dict(iteration=i, **dict(zip(LOSS_TERMS, row))) for i, row in enumerate(torch.stack(history).tolist())]
+
+
+def run_facts(config: DTPConfig, seed: int, resolved: ResolvedWeights, device: torch.device, meter: Meter,
+              history: list[torch.Tensor], shape, **extra) -> dict:
+    """What the sidecar records about a DTP run."""
+    iterations_run = len(history)
+    return {
         "method": "dtp",
         "parameters": config.to_dict(),
         "non_default_parameters": config.non_defaults(),
         "seed": seed,
-        "input_shape": list(content.shape),
+        "input_shape": list(shape),
+        "iterations_run": iterations_run,
+        "stopped_early": iterations_run < config.iterations,
         **resolved.record(),
         **meter.facts(),
-        "seconds_per_iteration": round(meter.seconds / max(1, config.iterations), 4),
-        "final_losses": losses[-1] if losses else {},
+        "seconds_per_iteration": round(meter.seconds / max(1, iterations_run), 4),
+        "final_losses": dict(zip(LOSS_TERMS, history[-1].tolist())) if history else {},
+        **extra,
         **environment(device),
     }
-    return StylizeResult(image=image, facts=facts, losses=losses, snapshots=snapshots, extras={"warped": warped})
 
 
-def _to_rgb(normalised: torch.Tensor) -> torch.Tensor:
+def to_rgb(normalised: torch.Tensor) -> torch.Tensor:
+    """A normalised output as an RGB image in [0, 1] on the CPU."""
     return denormalize(normalised.detach().float()).clamp(0, 1).cpu()
