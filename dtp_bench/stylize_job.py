@@ -14,6 +14,7 @@ An interrupted job (Ctrl-C, SIGTERM, a lost node) writes nothing that looks fini
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -33,8 +34,9 @@ def run_job(method: str, content_path: Path, style_path: Path, out_png: Path, *,
     spec = methods.get(method)
     context = {"method": method, "method_kind": spec.kind, "content_file": str(content_path),
                "style_file": str(style_path), **(context or {})}
-    config = spec.make_config(params or {})
     content, style = to_tensor(load_image(content_path)), to_tensor(load_image(style_path))
+    config = spec.make_config(params or {})
+    config = _with_input_size(config, content.shape[-2:])
     try:
         result = spec.stylize(content, style, config=config, device=device, seed=getattr(config, "seed", None),
                               progress=progress)
@@ -46,6 +48,18 @@ def run_job(method: str, content_path: Path, style_path: Path, out_png: Path, *,
         reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
         return save_status(out_png, "failed", reason, {**context, "traceback": traceback.format_exc(limit=8)})
     return save_result(result, out_png, extra_facts=context)
+
+
+def _with_input_size(config, shape):
+    """The workflow resizes images beforehand: a config's `size` must say what the method really got."""
+    height, width = shape
+    if dataclasses.is_dataclass(config) and "size" in {f.name for f in dataclasses.fields(config)} \
+            and getattr(config, "size") != max(height, width):
+        changes = {"size": max(height, width)}
+        if "keep_aspect" in {f.name for f in dataclasses.fields(config)}:
+            changes["keep_aspect"] = height != width
+        config = dataclasses.replace(config, **changes)
+    return config
 
 
 def _terminate(signum, frame):  # SIGTERM (scancel, a killed job) -> the same clean exit as Ctrl-C
@@ -75,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         with claim_device(args.device, wanted=methods.get(args.method).needs_gpu) as claim:
             if claim.note:
                 print(f"stylize_job: {claim.note}", file=sys.stderr)
+            print(f"stylize_job: {args.method} {args.dataset}/{args.pair_id} started on {claim.device}",
+                  file=sys.stderr, flush=True)
             sidecar = run_job(args.method, args.content, args.style, args.out, params=params, device=claim.device,
                               context={**context, "device_note": claim.note})
     except DTPError as err:

@@ -17,13 +17,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import shared
-from snakemake.utils import update_config
+from workflow_sandbox import make_workdir, run_snakemake
 
 REPO = Path(__file__).resolve().parents[1]
 SETUP, TEARDOWN = REPO / ".ci/slurm/setup.sh", REPO / ".ci/slurm/teardown.sh"
@@ -63,20 +61,14 @@ def slurm_cluster():
 
 
 def _reduced_quick_config(workdir: Path, mirror: Path) -> None:
-    """workdir/config/: config.yaml = config.yaml + quick.yaml, cut down to what fits a test; the
-    rest of config/ (dataset definitions, ...) linked as it is."""
-    (workdir / "config").mkdir()
-    for entry in (REPO / "config").iterdir():
-        if entry.name != "config.yaml":
-            (workdir / "config" / entry.name).symlink_to(entry)
-    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    update_config(config, yaml.safe_load((REPO / "config/quick.yaml").read_text()))
-    config["methods"] = {GPU_METHOD: {"params": {"iterations": 4, "snapshots": [0, 3]}}, CPU_METHOD: {}}
-    config["datasets"].update(names=[DATASET], limit=1, mirror=str(mirror))
-    config["benchmark_datasets"] = [DATASET]
-    config["metrics"]["enabled"] = ["ssim"]  # each metrics job loads its models: keep to the cheap one
-    config["threads_per_job"] = 1  # the node has 2 CPUs: the two stylisations run side by side
-    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config))
+    """The quick config cut down to what fits a test (tests/workflow_sandbox.py)."""
+    make_workdir(workdir, mirror, {
+        "methods": {GPU_METHOD: {"params": {"iterations": 4, "snapshots": [0, 3]}}, CPU_METHOD: {}},
+        "datasets": {"names": [DATASET], "limit": 1},
+        "benchmark_datasets": [DATASET],
+        "metrics": {"enabled": ["ssim"]},  # each metrics job loads its models: keep to the cheap one
+        "threads_per_job": 1,  # the node has 2 CPUs: the two stylisations run side by side
+    })
 
 
 def _scontrol(job_id: str) -> str:
@@ -87,10 +79,7 @@ def _scontrol(job_id: str) -> str:
 def test_quick_config_runs_through_sbatch(slurm_cluster, tmp_path):
     _reduced_quick_config(tmp_path, shared("."))
     env = {**os.environ, "DTP_SLURM_INIT_SECONDS": "2"}  # first status check after 2 s, not 20
-    run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-         "--workflow-profile", str(REPO / "profiles/slurm")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
+    run = run_snakemake(tmp_path, "--workflow-profile", str(REPO / "profiles/slurm"), timeout=900, env=env)
     log = run.stdout + run.stderr
     (tmp_path / "snakemake.log").write_text(log)
     assert run.returncode == 0, log[-4000:]

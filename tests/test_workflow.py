@@ -1,0 +1,129 @@
+"""The whole workflow for real, locally: a reduced quick config from fetch to every table and figure,
+nothing to do on a second run, a parameter change re-running only that method, and a job killed
+midway leaving nothing that looks finished and completed by the rerun."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import shared
+from workflow_sandbox import make_workdir, run_snakemake, snakemake_command, write_config
+
+pytestmark = pytest.mark.slow
+
+METHODS = {
+    "dtp_lc1_5": {"params": {"iterations": 3, "snapshots": [0, 2]}},
+    "dtp_lc4_5": {"params": {"iterations": 3, "snapshots": [0, 2]}},
+    "dtp_no_fma": {"params": {"iterations": 3}, "datasets": ["photo-r"]},
+    "identity": {},
+    "reinhard": {},
+    "wct": {"datasets": ["photo-r"]},  # no checkpoint here: its cells must say "unavailable"
+}
+TABLES = ("table1.csv", "table1.md", "table_full.csv", "table1_vs_paper.csv", "ablation.csv")
+FIGURES = ("fig3_photo", "fig4_faces", "fig5_ablation", "scores", "tradeoff", "loss_curves", "cost")
+
+
+def _job_counts(dry_run_output: str) -> dict[str, int]:
+    stats = dry_run_output.split("Job stats:")[-1]
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", stats, flags=re.M) if rule != "total"}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    config = make_workdir(workdir, shared("."), {
+        "methods": METHODS,
+        "datasets": {"limit": 1, "sizes": ["32x32"]},
+        "report": {"figures": {"loss_curve": {"method": "dtp_lc1_5", "pair": ""}}},
+    })
+    started = time.perf_counter()
+    run = run_snakemake(workdir, "--cores", "2")
+    (workdir / "snakemake.log").write_text(run.stdout + run.stderr)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
+    return workdir, config, time.perf_counter() - started
+
+
+def test_every_table_and_figure_is_written(finished_run):
+    workdir, _, seconds = finished_run
+    for name in TABLES:
+        assert (workdir / "results" / name).stat().st_size > 0, name
+    for name in FIGURES:
+        assert (workdir / f"results/figures/{name}.png").stat().st_size > 10_000, name
+    table1 = (workdir / "results/table1.csv").read_text()
+    assert "DTP, lambda_c = 1/5" in table1 and "unavailable" in table1
+    print(f"reduced quick config end to end: {seconds:.0f} s")
+
+
+def test_outputs_record_how_they_were_made(finished_run):
+    workdir = finished_run[0]
+    sidecars = {p.parent.name: json.loads(p.read_text()) for p in (workdir / "results/outputs/photo-r").glob("*/*.json")}
+    dtp = sidecars["dtp_lc1_5"]
+    assert dtp["status"] == "ok" and dtp["parameters"]["iterations"] == 3 and dtp["parameters"]["size"] == 32
+    for key in ("backbone", "weights_sha256", "seed", "device", "seconds", "peak_rss_mib", "versions"):
+        assert dtp[key] is not None, key
+    assert sidecars["wct"]["status"] == "unavailable" and sidecars["wct"]["reason"].startswith("unavailable: needs")
+    assert (workdir / "results/benchmarks/stylize/photo-r/dtp_lc1_5").is_dir()
+
+
+def test_second_run_has_nothing_to_do(finished_run):
+    run = run_snakemake(finished_run[0], "--cores", "2", "--dry-run")
+    assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-3000:]
+
+
+def test_a_parameter_change_reruns_only_that_method(finished_run):
+    workdir, config, _ = finished_run
+    changed = json.loads(json.dumps(config))
+    changed["methods"]["dtp_lc4_5"]["params"]["iterations"] = 4
+    write_config(workdir, changed)
+    try:
+        run = run_snakemake(workdir, "--cores", "2", "--dry-run")
+        counts = _job_counts(run.stdout)
+        assert counts["stylize"] == 3, counts  # dtp_lc4_5 on one pair of each of the three datasets
+        assert re.findall(r"--method (\S+)", run.stdout) == ["dtp_lc4_5"] * 3
+        assert counts["evaluate"] == 3 and "datasets_resize" not in counts
+    finally:
+        write_config(workdir, config)
+
+
+def test_a_killed_job_leaves_nothing_finished_and_the_rerun_completes_it(finished_run):
+    workdir, config, _ = finished_run
+    target = workdir / "results/outputs/ffhq/dtp_lc1_5"
+    (pair,) = [p.stem for p in target.glob("*.json")]
+    for stale in target.glob(f"{pair}*"):
+        stale.unlink()
+    slow = json.loads(json.dumps(config))
+    slow["methods"]["dtp_lc1_5"]["params"]["iterations"] = 5000  # a job that is surely still running
+    write_config(workdir, slow)
+    log = workdir / f"logs/stylize/ffhq/dtp_lc1_5/{pair}.log"
+    process = subprocess.Popen(snakemake_command("--cores", "2", f"results/outputs/ffhq/dtp_lc1_5/{pair}.json"),
+                               cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not (log.exists() and "started on" in log.read_text()):
+            time.sleep(0.5)
+        time.sleep(5)  # training, well inside the 5000 iterations
+        assert process.poll() is None, process.stdout.read()
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: Snakemake and the job it runs
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert "interrupted; nothing was written" in log.read_text()
+    assert not (target / f"{pair}.json").exists()
+    assert not (target / f"{pair}.png").exists()
+    assert not list(target.glob(".*part*"))
+    write_config(workdir, config)
+    run = run_snakemake(workdir, "--cores", "2", "--dry-run")
+    counts = _job_counts(run.stdout)
+    assert counts.get("stylize") == 1, run.stdout[-3000:]
+    run = run_snakemake(workdir, "--cores", "2")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert json.loads((target / f"{pair}.json").read_text())["status"] == "ok"
