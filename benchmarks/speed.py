@@ -3,6 +3,8 @@
     python benchmarks/speed.py                       # CPU, sizes 128 256 512
     python benchmarks/speed.py --device cuda --sizes 256 --iterations 30
     python benchmarks/speed.py --flops               # also count FLOPs and measure peak throughput
+    python benchmarks/speed.py --device cuda --run 1000 --set precision='"bf16"'   # one whole run, wall clock
+    python benchmarks/speed.py --batch 1 2 4 --sizes 64 --iterations 10            # pairs per hour vs B
 
 Each size runs in its own process, so that peak RSS is that size's alone. Seconds per iteration is
 the median over the iterations after the first two (warm-up). The split times each part's forward
@@ -141,6 +143,31 @@ def split_iteration(nets, optimizers, content, style, config, device) -> dict:
     return {name: timed(fn, device) for name, fn in parts.items()}
 
 
+def whole_run(size: int, device: torch.device, iterations: int, config: DTPConfig) -> dict:
+    """Wall clock of one `stylize` call (set-up included), as a user sees it."""
+    content, style = demo_pair(size)
+    result = trainer.stylize(content, style, config=config.replace(size=size, iterations=iterations, snapshots=()),
+                             device=device, progress=False)
+    return {key: result.facts.get(key) for key in ("seconds", "seconds_per_iteration", "peak_rss_mib", "peak_gpu_mib")}
+
+
+def batched_throughput(size: int, device: torch.device, iterations: int, batch: int, config: DTPConfig) -> dict:
+    """Pairs per hour when `batch` pairs train as one computation (dtp_core.batched)."""
+    from dtp_core.batched import stylize_many
+
+    content, style = demo_pair(size)
+    config = config.replace(size=size, iterations=iterations, snapshots=())
+    start = time.perf_counter()
+    stylize_many([content] * batch, [style] * batch, config=config, device=device, progress=False)
+    sync(device)
+    seconds = time.perf_counter() - start
+    # extrapolated to the protocol's 1000 iterations from `iterations` (set-up included, so a lower bound)
+    full_run = seconds * DTPConfig().iterations / iterations
+    return {"batch": batch, "seconds": seconds, "pairs_per_hour": batch * 3600 / full_run,
+            "peak_rss_mib": peak_rss_mib(),
+            **({"peak_gpu_mib": torch.cuda.max_memory_allocated(device) / 2**20} if device.type == "cuda" else {})}
+
+
 def count_flops(size: int, device: torch.device, config: DTPConfig) -> dict:
     """GFLOP of one full iteration (forward + backward) and of each part of it."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -182,7 +209,10 @@ def main() -> int:
     parser.add_argument("--no-split", action="store_true")
     parser.add_argument("--flops", action="store_true", help="count FLOPs (256) and measure peak throughput")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="DTPConfig override (JSON value)")
+    parser.add_argument("--run", type=int, metavar="N", help="time one whole stylize run of N iterations per size")
+    parser.add_argument("--batch", type=int, nargs="+", metavar="B", help="pairs per hour for these batch sizes")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
+    parser.add_argument("--one-batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -191,21 +221,48 @@ def main() -> int:
 
     if args.one is not None:
         config = DTPConfig(size=args.one, **overrides)
-        print(json.dumps(measure_one(args.one, device, args.iterations, not args.no_split, config)))
+        if args.one_batch:
+            print(json.dumps(batched_throughput(args.one, device, args.iterations, args.one_batch, config)))
+        elif args.run:
+            print(json.dumps(whole_run(args.one, device, args.run, config)))
+        else:
+            print(json.dumps(measure_one(args.one, device, args.iterations, not args.no_split, config)))
+        return 0
+
+    def child(size: int, *extra: str) -> dict | None:
+        cmd = [sys.executable, __file__, "--one", str(size), "--device", args.device, "--iterations", str(args.iterations),
+               *(["--no-split"] if args.no_split else []), *(["--threads", str(args.threads)] if args.threads else []),
+               *[x for s in args.set for x in ("--set", s)], *extra]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"size {size} {' '.join(extra)}: failed\n{proc.stderr[-2000:]}")
+            return None
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    if args.run:
+        for size in args.sizes:
+            row = child(size, "--run", str(args.run))
+            if row:
+                print(f"size {size}: {args.run} iterations in {row['seconds']:.1f} s ({row['seconds_per_iteration']:.4f} s/iter), "
+                      f"peak RSS {row['peak_rss_mib']:.0f} MiB, peak GPU {row.get('peak_gpu_mib') or 0:.0f} MiB")
+        return 0
+    if args.batch:
+        for size in args.sizes:
+            for batch in args.batch:
+                row = child(size, "--one-batch", str(batch))
+                if row:
+                    gpu = f", peak GPU {row['peak_gpu_mib']:.0f} MiB" if "peak_gpu_mib" in row else ""
+                    print(f"size {size} B={batch}: {row['seconds']:.1f} s for {args.iterations} iterations, "
+                          f"{row['pairs_per_hour']:.2f} pairs/hour at {DTPConfig().iterations} iterations, "
+                          f"peak RSS {row['peak_rss_mib']:.0f} MiB{gpu}")
         return 0
 
     print(f"# DTP speed, device {device}, torch {torch.__version__}, threads {args.threads or torch.get_num_threads()}")
     rows = []
     for size in args.sizes:
-        cmd = [sys.executable, __file__, "--one", str(size), "--device", args.device, "--iterations", str(args.iterations)]
-        cmd += ["--no-split"] if args.no_split else []
-        cmd += ["--threads", str(args.threads)] if args.threads else []
-        cmd += [x for s in args.set for x in ("--set", s)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"size {size}: failed\n{proc.stderr[-2000:]}")
+        row = child(size)
+        if row is None:
             continue
-        row = json.loads(proc.stdout.strip().splitlines()[-1])
         rows.append(row)
         gpu = f", peak GPU {row['peak_gpu_mib']:.0f} MiB" if "peak_gpu_mib" in row else ""
         print(f"size {size:4d}: {row['s_per_iter']:.3f} s/iter (first {row['first_iter_s']:.2f} s), "

@@ -59,7 +59,11 @@ class DTPConfig:
     use_fma: bool = True
     use_decoder: bool = True              # False: output = warped image, upsampled
     # Speed and memory (no change to the maths; see docs/benchmarks.md)
-    fast_cuda: bool = True                # TF32 convs/GEMMs on CUDA (the softmax and InfoNCE logits stay fp32)
+    # On CUDA: "tf32" (default) lets convolutions and matrix products use TF32; "bf16" also runs the
+    # encoder and decoder under bf16 autocast, channels-last; "fp32" is strict. The correlation
+    # softmax (tau = 0.01), the InfoNCE logits and the style loss always stay fp32. CPU: always fp32.
+    precision: str = "tf32"
+    compile: bool = False                 # torch.compile the encoder and decoder (CUDA; first steps compile)
     checkpoint_decoder: bool = True       # recompute the full-resolution decoder blocks in backward
 
     def __post_init__(self):
@@ -121,6 +125,7 @@ def _validate(cfg: DTPConfig) -> None:
     need(cfg.center in ("vector", "spatial"), "center", f"must be 'vector' or 'spatial', got {cfg.center!r}")
     need(cfg.style_distance in ("cosine", "squared_l2"), "style_distance",
          f"must be 'cosine' or 'squared_l2', got {cfg.style_distance!r}")
+    need(cfg.precision in ("fp32", "tf32", "bf16"), "precision", f"must be fp32, tf32 or bf16, got {cfg.precision!r}")
     need(cfg.decoder_padding in ("zeros", "reflect"), "decoder_padding",
          f"must be 'zeros' or 'reflect', got {cfg.decoder_padding!r}")
     need(cfg.use_decoder or cfg.use_warped_image, "use_decoder",

@@ -76,7 +76,8 @@ class Correspondence:
 
 def _apply(weights: torch.Tensor, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     # (B, C, N_src) @ (B, N_src, N_dst) = (B, C, N_dst): the transposed view costs no copy.
-    warped = torch.bmm(x.flatten(2), weights.transpose(1, 2))
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        warped = torch.bmm(x.flatten(2).float(), weights.transpose(1, 2))
     return warped.view(x.shape[0], x.shape[1], *grid)
 
 
@@ -106,7 +107,7 @@ class StreamedCorrespondence:
         parts = [checkpoint(_attention_chunk, queries[:, :, start:start + self.chunk], keys, values,
                             1.0 / self.temperature, use_reentrant=False)
                  for start in range(0, queries.shape[2], self.chunk)]
-        return torch.cat(parts, dim=2).view(x.shape[0], x.shape[1], *grid).to(x.dtype)
+        return torch.cat(parts, dim=2).view(x.shape[0], x.shape[1], *grid)
 
 
 def _attention_chunk(queries, keys, values, scale):
@@ -122,14 +123,14 @@ def correlate(content_feature: torch.Tensor, style_feature: torch.Tensor, *, tem
     The features must already be on their correlation grids (see `correlation_grid`). Grids with
     more than `chunk` positions get the streamed form (0: always the dense one).
     """
-    content_vectors = patch_vectors(content_feature, kernel, center)
-    style_vectors = patch_vectors(style_feature, kernel, center)
     grids = tuple(content_feature.shape[-2:]), tuple(style_feature.shape[-2:])
-    if chunk and max(content_vectors.shape[2], style_vectors.shape[2]) > chunk:
-        return StreamedCorrespondence(content_vectors, style_vectors, temperature, chunk, *grids)
-    # Softmax of M / tau in fp32 even under autocast: at tau = 0.01 bf16 logits lose the ranking.
+    # fp32 even under autocast: at tau = 0.01 a bf16 cosine (3 digits) would reorder the matches.
     with torch.autocast(device_type=content_feature.device.type, enabled=False):
-        scores = torch.bmm(content_vectors.transpose(1, 2).float(), style_vectors.float()) / temperature
+        content_vectors = patch_vectors(content_feature.float(), kernel, center)
+        style_vectors = patch_vectors(style_feature.float(), kernel, center)
+        if chunk and max(content_vectors.shape[2], style_vectors.shape[2]) > chunk:
+            return StreamedCorrespondence(content_vectors, style_vectors, temperature, chunk, *grids)
+        scores = torch.bmm(content_vectors.transpose(1, 2), style_vectors) / temperature
         to_content = torch.softmax(scores, dim=2)
         to_style = torch.softmax(scores, dim=1).transpose(1, 2)
     return Correspondence(to_content, to_style, *grids)

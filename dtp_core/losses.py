@@ -77,17 +77,19 @@ def nearest_neighbour_style_loss(style: torch.Tensor, output: torch.Tensor, *, d
     loss = mean(1 - cos). "squared_l2" (the paper's Eq. 14): nearest by squared L2 distance of
     the raw patches, loss = mean squared L2 distance.
     """
-    if distance == "cosine":
-        style, output = center_l2_normalize(style, dim=-1), center_l2_normalize(output, dim=-1)
-        with torch.no_grad():
-            nearest = (output @ style.t()).argmax(dim=1)
-        # index_select, not style[nearest]: its backward (index_add) is deterministic on the CPU,
-        # advanced indexing's (index_put with accumulate) is not.
-        return (1.0 - (output * style.index_select(0, nearest)).sum(dim=-1)).mean()
-    if distance == "squared_l2":
-        with torch.no_grad():
-            nearest = torch.cdist(output, style).argmin(dim=1)
-        return (output - style.index_select(0, nearest)).pow(2).sum(dim=-1).mean()
+    with torch.autocast(device_type=style.device.type, enabled=False):  # fp32: the nearest neighbour is a ranking
+        style, output = style.float(), output.float()
+        if distance == "cosine":
+            style, output = center_l2_normalize(style, dim=-1), center_l2_normalize(output, dim=-1)
+            with torch.no_grad():
+                nearest = (output @ style.t()).argmax(dim=1)
+            # index_select, not style[nearest]: its backward (index_add) is deterministic on the CPU,
+            # advanced indexing's (index_put with accumulate) is not.
+            return (1.0 - (output * style.index_select(0, nearest)).sum(dim=-1)).mean()
+        if distance == "squared_l2":
+            with torch.no_grad():
+                nearest = torch.cdist(output, style).argmin(dim=1)
+            return (output - style.index_select(0, nearest)).pow(2).sum(dim=-1).mean()
     raise ValueError(f"unknown style distance {distance!r}")
 
 

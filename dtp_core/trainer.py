@@ -55,12 +55,29 @@ def build_networks(config: DTPConfig, resolved: ResolvedWeights, device: torch.d
     seed_everything(seed)
     encoder = load_encoder(resolved, device)
     decoder = Decoder(config.decoder_padding, config.checkpoint_decoder).to(device) if config.use_decoder else None
+    if bf16_autocast(config, device):
+        encoder = encoder.to(memory_format=torch.channels_last)
+        decoder = decoder.to(memory_format=torch.channels_last) if decoder is not None else None
+    if config.compile and device.type == "cuda":
+        encoder, decoder = torch.compile(encoder), torch.compile(decoder) if decoder is not None else None
     positions = torch.Generator().manual_seed(seed)
     return Networks(encoder, decoder, None, positions)
 
 
+def bf16_autocast(config: DTPConfig, device: torch.device) -> bool:
+    return device.type == "cuda" and config.precision == "bf16"
+
+
 def forward(nets: Networks, content: torch.Tensor, style: torch.Tensor, config: DTPConfig,
             previous_output_feature: torch.Tensor | None) -> Step:
+    """One forward pass and the losses (under bf16 autocast on CUDA when `precision` says so)."""
+    with torch.autocast(device_type=content.device.type, dtype=torch.bfloat16,
+                        enabled=bf16_autocast(config, content.device)):
+        return _forward(nets, content, style, config, previous_output_feature)
+
+
+def _forward(nets: Networks, content: torch.Tensor, style: torch.Tensor, config: DTPConfig,
+             previous_output_feature: torch.Tensor | None) -> Step:
     """One forward pass and the losses. `content`/`style` are normalised (1, 3, H, W)."""
     height, width = content.shape[-2:]
     levels = len(config.style_weights)
@@ -125,8 +142,8 @@ def forward(nets: Networks, content: torch.Tensor, style: torch.Tensor, config: 
     else:
         cyc = torch.zeros((), device=content.device)
     total = config.lambda_c * content_loss + (1 - config.lambda_c) * style_loss + config.lambda_cyc * cyc
-    terms = torch.stack([total, content_loss, style_loss, cyc]).detach()
-    return Step(total, terms, output, warped_images[:1], output_feats[CORR_LEVEL].detach())
+    terms = torch.stack([total, content_loss, style_loss, cyc]).detach().float()
+    return Step(total, terms, output.float(), warped_images[:1].float(), output_feats[CORR_LEVEL].detach())
 
 
 def make_optimizers(nets: Networks, config: DTPConfig) -> list[torch.optim.Optimizer]:
@@ -141,9 +158,10 @@ def prepare_run(config: DTPConfig, device, seed: int | None, weights=None,
     if device.type == "cpu":
         return_freed_memory_promptly()
     set_deterministic(config.deterministic)
-    if device.type == "cuda" and config.fast_cuda:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    if device.type == "cuda":
+        fast = config.precision != "fp32"
+        torch.backends.cuda.matmul.allow_tf32 = fast
+        torch.backends.cudnn.allow_tf32 = fast
     return device, config.seed if seed is None else seed, resolved or resolve_weights(config.backbone, weights)
 
 

@@ -96,12 +96,15 @@ def test_a_killed_job_leaves_nothing_finished_and_the_rerun_completes_it(finishe
     workdir, config, _ = finished_run
     target = workdir / "results/outputs/ffhq/dtp_lc1_5"
     (pair,) = [p.stem for p in target.glob("*.json")]
-    for stale in target.glob(f"{pair}*"):
+    # As if the run had been interrupted in this job: it and what depends on it never finished.
+    downstream = [workdir / f"results/metrics/ffhq/dtp_lc1_5/{pair}.json", *(workdir / "results").glob("table*")]
+    for stale in [*target.glob(f"{pair}*"), *downstream]:
         stale.unlink()
     slow = json.loads(json.dumps(config))
     slow["methods"]["dtp_lc1_5"]["params"]["iterations"] = 5000  # a job that is surely still running
     write_config(workdir, slow)
     log = workdir / f"logs/stylize/ffhq/dtp_lc1_5/{pair}.log"
+    log.unlink()  # the first run's
     process = subprocess.Popen(snakemake_command("--cores", "2", f"results/outputs/ffhq/dtp_lc1_5/{pair}.json"),
                                cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
