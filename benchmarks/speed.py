@@ -69,13 +69,7 @@ def measure_one(size: int, device: torch.device, iterations: int, split: bool, c
     times, previous = [], None
     for _ in range(iterations):
         start = time.perf_counter()
-        step = trainer.forward(nets, content, style, config, previous)
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        step.total.backward()
-        for opt in optimizers:
-            opt.step()
-        previous = step.output_feature
+        previous = trainer.train_step(nets, optimizers, content, style, config, previous).output_feature
         sync(device)
         times.append(time.perf_counter() - start)
     result = {"size": size, "device": str(device), "threads": torch.get_num_threads(),

@@ -21,7 +21,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from dtp_core.errors import DTPError, MethodUnavailable
+from dtp_core.errors import MethodUnavailable, exit_status
 from dtp_core.images import load_image, to_tensor
 from dtp_core.outputs import save_result, save_status
 
@@ -82,23 +82,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    try:
-        params = json.loads(args.params)
-        context = {"dataset": args.dataset, "pair_id": args.pair_id}
-        # its own GPU among the `--resources gpu=N` jobs, or the CPU with a note when there is none
-        with claim_device(args.device, wanted=methods.get(args.method).needs_gpu) as claim:
-            if claim.note:
-                print(f"stylize_job: {claim.note}", file=sys.stderr)
-            print(f"stylize_job: {args.method} {args.dataset}/{args.pair_id} started on {claim.device}",
-                  file=sys.stderr, flush=True)
-            sidecar = run_job(args.method, args.content, args.style, args.out, params=params, device=claim.device,
-                              context={**context, "device_note": claim.note})
-    except DTPError as err:
-        print(f"stylize_job: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("stylize_job: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    return exit_status(lambda: _run(args), "stylize_job")
+
+
+def _run(args: argparse.Namespace) -> int:
+    params = json.loads(args.params)
+    context = {"dataset": args.dataset, "pair_id": args.pair_id}
+    # its own GPU among the `--resources gpu=N` jobs, or the CPU with a note when there is none
+    with claim_device(args.device, wanted=methods.get(args.method).needs_gpu) as claim:
+        if claim.note:
+            print(f"stylize_job: {claim.note}", file=sys.stderr)
+        print(f"stylize_job: {args.method} {args.dataset}/{args.pair_id} started on {claim.device}",
+              file=sys.stderr, flush=True)
+        sidecar = run_job(args.method, args.content, args.style, args.out, params=params, device=claim.device,
+                          context={**context, "device_note": claim.note})
     print(f"{args.method} {args.dataset}/{args.pair_id}: {sidecar['status']} {sidecar.get('reason', '')}", file=sys.stderr)
     return 0
 

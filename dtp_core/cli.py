@@ -20,7 +20,7 @@ import yaml
 
 from .backbone import BACKBONES, resolve_weights
 from .config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig, preset
-from .errors import ConfigError, DTPError
+from .errors import ConfigError, exit_status
 from .images import load_pair
 from .outputs import save_result
 
@@ -115,25 +115,22 @@ def _stylize(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "stylize":
-            return _stylize(args)
-        if args.command == "presets":
-            for name in PRESETS:
-                print(f"{name:24s} {PRESET_DESCRIPTIONS[name]}  {json.dumps(PRESETS[name])}")
-            return 0
-        if args.command == "backbone":
-            print(json.dumps(resolve_weights(args.backbone, args.weights).record(), indent=2))
-            return 0
-    except DTPError as err:
-        print(f"dtp: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("dtp: interrupted; nothing was written for this run", file=sys.stderr)
-        return 130
-    return 1
+    args = build_parser().parse_args(argv)
+    return exit_status(lambda: COMMANDS[args.command](args), "dtp", "interrupted; nothing was written for this run")
+
+
+def _presets(args: argparse.Namespace) -> int:
+    for name in PRESETS:
+        print(f"{name:24s} {PRESET_DESCRIPTIONS[name]}  {json.dumps(PRESETS[name])}")
+    return 0
+
+
+def _backbone(args: argparse.Namespace) -> int:
+    print(json.dumps(resolve_weights(args.backbone, args.weights).record(), indent=2))
+    return 0
+
+
+COMMANDS = {"stylize": _stylize, "presets": _presets, "backbone": _backbone}
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ CLI and the workflow can print one clear line instead of a traceback, and the wo
 
 from __future__ import annotations
 
+import sys
+
 
 class DTPError(Exception):
     """Base class: a problem the user can fix. `str(err)` is the whole message."""
@@ -40,3 +42,16 @@ class MethodUnavailable(DTPError):
         self.needs, self.source, self.how = needs, source, how
         tail = f" ({how})" if how else ""
         super().__init__(f"unavailable: needs {needs} from {source}{tail}")
+
+
+def exit_status(run, program: str, interrupted: str = "interrupted; nothing was written") -> int:
+    """Run a command-line entry point: a `DTPError` becomes one line on stderr and status 2,
+    Ctrl-C (or SIGTERM turned into KeyboardInterrupt) status 130; no traceback for either."""
+    try:
+        return run()
+    except DTPError as err:
+        print(f"{program}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{program}: {interrupted}", file=sys.stderr)
+        return 130

@@ -151,6 +151,18 @@ def make_optimizers(nets: Networks, config: DTPConfig) -> list[torch.optim.Optim
     return [torch.optim.Adam(m.parameters(), lr=config.lr, betas=config.betas) for m in modules]
 
 
+def train_step(nets: Networks, optimizers: list[torch.optim.Optimizer], content: torch.Tensor, style: torch.Tensor,
+               config: DTPConfig, previous_output_feature: torch.Tensor | None) -> Step:
+    """One iteration: forward, one backward of the total loss, both optimisers step."""
+    step = forward(nets, content, style, config, previous_output_feature)
+    for optimizer in optimizers:
+        optimizer.zero_grad(set_to_none=True)
+    step.total.backward()
+    for optimizer in optimizers:
+        optimizer.step()
+    return step
+
+
 def prepare_run(config: DTPConfig, device, seed: int | None, weights=None,
                 resolved: ResolvedWeights | None = None) -> tuple[torch.device, int, ResolvedWeights]:
     """Device, seed, numerics settings and backbone weights of a run (shared by batched runs)."""
@@ -206,12 +218,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DTPConfig = D
         bar = tqdm(range(config.iterations), disable=None if progress is None else not progress,
                    desc="DTP", unit="it", dynamic_ncols=True)
         for iteration in bar:
-            step = forward(nets, x_content, x_style, config, previous)
-            for optimizer in optimizers:
-                optimizer.zero_grad(set_to_none=True)
-            step.total.backward()
-            for optimizer in optimizers:
-                optimizer.step()
+            step = train_step(nets, optimizers, x_content, x_style, config, previous)
             previous = step.output_feature
             history.append(step.terms)
             if iteration in config.snapshots:
