@@ -8,8 +8,9 @@ One place for every checkpoint method (WCT, WCT2, Swapping AE, CoCosNet):
 - **From where**: ``config/weights.yaml`` names each file's upstream location (a direct URL, or a
   member of a published zip, or a folder to download by hand), with its size and sha256 where
   they are published. ``workflow/rules/weights.smk`` fetches them with `fetch` below.
-- **How read**: ``torch.load(..., weights_only=True)`` only (no code runs while loading), and every
-  tensor name and shape the network defines must be in the file (`load_into`).
+- **How read**: ``torch.load(..., weights_only=True)`` only (`dtp_core.weights.read_state_dict`: no
+  code runs while loading), and every tensor name and shape the network defines must be in the file
+  (`load_into`).
 
 A file that is absent raises `MethodUnavailable` ("unavailable: needs FILE from URL (how)"), which
 the stylisation job records as an unavailable cell.
@@ -30,8 +31,8 @@ import yaml
 from torch import nn
 
 from dtp_core.atomic import atomic_path
-from dtp_core.backbone import WeightsFileError, sha256_file
-from dtp_core.errors import MethodUnavailable
+from dtp_core.errors import MethodUnavailable, WeightsFileError
+from dtp_core.weights import read_state_dict, sha256_file
 
 WEIGHTS_ENV = "DTP_WEIGHTS_DIR"
 DEFAULT_WEIGHTS_DIR = Path("data") / "weights"
@@ -105,19 +106,10 @@ def locate(method: str, names: list[str] | tuple[str, ...], directory: str | os.
     return found
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """A PyTorch checkpoint as a flat name -> tensor dict, read with ``weights_only=True``."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # refused by the safe unpickler, a corrupt file, not a torch file
-        first = str(err).splitlines()[0][:200] if str(err) else ""
-        raise WeightsFileError(path, f"cannot be read as a PyTorch checkpoint ({type(err).__name__}: {first})",
-                               "download it again; only plain tensor state dicts are accepted") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise WeightsFileError(path, f"holds a {type(state).__name__}, not a state dict", "pass the authors' file")
-    return {key: value for key, value in state.items() if isinstance(value, torch.Tensor)}
+def read_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A released checkpoint as a flat name -> tensor dict (a ``{"state_dict": ...}`` wrapper opened)."""
+    return read_state_dict(path, "download the authors' file again; only plain tensor state dicts are accepted",
+                           inner="state_dict")
 
 
 def load_into(module: nn.Module, state: dict[str, torch.Tensor], source: str | os.PathLike, prefix: str = "") -> list[str]:

@@ -301,7 +301,7 @@ class SPADEGenerator(nn.Module):
 def load_networks(paths: dict) -> tuple[NoVGGCorrespondence, SPADEGenerator]:
     corr, gen = NoVGGCorrespondence(), SPADEGenerator()
     for module, name in ((corr, FILES[0]), (gen, FILES[1])):
-        checkpoints.load_into(module, checkpoints.read_state_dict(paths[name]), paths[name])
+        checkpoints.load_into(module, checkpoints.read_checkpoint(paths[name]), paths[name])
     return corr, gen
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
-from dtp_core.backbone import sha256_file
 from dtp_core.errors import MethodUnavailable
 from dtp_core.images import load_image, resize, to_tensor
 from dtp_core.method import StylizeResult
 from dtp_core.records import Meter
+from dtp_core.weights import sha256_file
 
 from . import runs
 from .config import BaselineConfig

@@ -353,7 +353,7 @@ def fix_noise(generator: Generator, height: int, width: int, seed: int) -> None:
 # -- the method --------------------------------------------------------------------------------
 
 def load_networks(path) -> tuple[Encoder, Generator, list[str]]:
-    state = checkpoints.read_state_dict(path)
+    state = checkpoints.read_checkpoint(path)
     encoder, generator = Encoder(), Generator()
     checkpoints.load_into(encoder, state, path, prefix="E.")
     checkpoints.load_into(generator, state, path, prefix="G.")

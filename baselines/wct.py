@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dtp_core.errors import WeightsFileError
 from dtp_core.images import resize, to_tensor, to_uint8
 from dtp_core.method import StylizeResult, check_pair
 from dtp_core.records import Meter
@@ -204,10 +205,10 @@ def load_networks(fmt: str, paths: dict) -> WCTNetworks:
     nets = WCTNetworks()
     if fmt == "pth":
         encoder_file = paths["vgg19_normalized.pth.tar"]
-        checkpoints.load_into(nets.encoder, checkpoints.read_state_dict(encoder_file), encoder_file)
+        checkpoints.load_into(nets.encoder, checkpoints.read_checkpoint(encoder_file), encoder_file)
         for k in LEVELS:
             path = paths[f"vgg19_normalized_decoder{k}.pth.tar"]
-            checkpoints.load_into(nets.decoders[str(k)], checkpoints.read_state_dict(path), path)
+            checkpoints.load_into(nets.decoders[str(k)], checkpoints.read_checkpoint(path), path)
         return nets
     encoder_file = paths["vgg_normalised_conv5_1.t7"]
     _load_t7_convs(nets.encoder, encoder_file, ["preprocess"] + [c[0] for c in VGG_CONVS])
@@ -222,8 +223,8 @@ def _load_t7_convs(module: nn.Module, path, names: list[str]) -> None:
     """Copy a Torch7 Sequential's convolutions, in order, into `names` (shapes checked)."""
     convs = torch7.convolutions(torch7.load_t7(path))
     if len(convs) != len(names):
-        raise checkpoints.WeightsFileError(path, f"has {len(convs)} convolutions, expected {len(names)}",
-                                           "pass the authors' file for this level")
+        raise WeightsFileError(path, f"has {len(convs)} convolutions, expected {len(names)}",
+                               "pass the authors' file for this level")
     state = {}
     for name, (weight, bias) in zip(names, convs):
         prefix = "preprocess_" if name == "preprocess" else f"seq.{name}."

@@ -179,7 +179,7 @@ class WaveDecoder(nn.Module):
 def load_networks(paths: dict) -> tuple[WaveEncoder, WaveDecoder]:
     encoder, decoder = WaveEncoder(), WaveDecoder()
     for module, name in ((encoder, FILES[0]), (decoder, FILES[1])):
-        checkpoints.load_into(module, checkpoints.read_state_dict(paths[name]), paths[name])
+        checkpoints.load_into(module, checkpoints.read_checkpoint(paths[name]), paths[name])
     return encoder, decoder
 
 

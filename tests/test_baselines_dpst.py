@@ -7,9 +7,9 @@ from PIL import Image
 
 from baselines import dpst
 from baselines.dpst import DPSTConfig, output_name, output_url
-from dtp_core.backbone import sha256_file
 from dtp_core.errors import MethodUnavailable
 from dtp_core.images import load_image, resize, to_tensor
+from dtp_core.weights import sha256_file
 
 from conftest import shared
 

@@ -10,9 +10,8 @@ import pytest
 import torch
 
 from baselines import torch7, wct
-from baselines.checkpoints import WeightsFileError
 from checkpoint_fakes import committed, fake_state, layout, save
-from dtp_core.errors import MethodUnavailable
+from dtp_core.errors import MethodUnavailable, WeightsFileError
 
 
 def _parts(nets):

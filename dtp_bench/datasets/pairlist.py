@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Callable
 
 from dtp_core.atomic import write_json, write_text
-from dtp_core.backbone import sha256_file
 from dtp_core.errors import ConfigError
+from dtp_core.weights import sha256_file
 
 from . import layout
 from .fetching import FetchError

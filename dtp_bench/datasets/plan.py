@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dtp_core.backbone import sha256_file
 from dtp_core.errors import ConfigError
+from dtp_core.weights import sha256_file
 
 from . import layout
 from .definitions import DatasetDefinition, PairDef, SourceFile

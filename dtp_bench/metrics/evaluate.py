@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 from dtp_core.atomic import write_json
-from dtp_core.backbone import sha256_file
 from dtp_core.images import load_image, resize, to_tensor
 from dtp_core.outputs import sidecar_path
+from dtp_core.weights import sha256_file
 
 from .scorer import Scorer
 

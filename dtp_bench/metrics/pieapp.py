@@ -20,8 +20,9 @@ import torch
 from piq.pieapp import PieAPPModel
 from torch.nn.modules.loss import _Loss
 
-from dtp_core.backbone import hub_checkpoint_path, sha256_file
+from dtp_core.backbone import hub_checkpoint_path
 from dtp_core.errors import MethodUnavailable
+from dtp_core.weights import sha256_file
 
 from .inputs import check_images
 
