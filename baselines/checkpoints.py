@@ -10,7 +10,7 @@ One place for every checkpoint method (WCT, WCT2, Swapping AE, CoCosNet):
   they are published. ``workflow/rules/weights.smk`` fetches them with `fetch` below.
 - **How read**: ``torch.load(..., weights_only=True)`` only (`dtp_core.weights.read_state_dict`: no
   code runs while loading), and every tensor name and shape the network defines must be in the file
-  (`load_into`).
+  (`load_into`; `load_networks` for one file per network).
 
 A file that is absent raises `MethodUnavailable` ("unavailable: needs FILE from URL (how)"), which
 the stylisation job records as an unavailable cell.
@@ -129,6 +129,13 @@ def load_into(module: nn.Module, state: dict[str, torch.Tensor], source: str | o
     module.load_state_dict({key: state[prefix + key].to(value.dtype) for key, value in expected.items()})
     own = {prefix + key for key in expected}
     return sorted(key for key in state if key.startswith(prefix) and key not in own)
+
+
+def load_networks(paths: dict[str, Path], networks: dict[str, nn.Module]) -> tuple[nn.Module, ...]:
+    """Load the file ``paths[name]`` into each ``networks[name]`` (`load_into`); the networks, in order."""
+    for name, module in networks.items():
+        load_into(module, read_checkpoint(paths[name]), paths[name])
+    return tuple(networks.values())
 
 
 def record(paths: dict[str, Path]) -> dict:

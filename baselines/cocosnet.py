@@ -299,10 +299,7 @@ class SPADEGenerator(nn.Module):
 # -- the method --------------------------------------------------------------------------------
 
 def load_networks(paths: dict) -> tuple[NoVGGCorrespondence, SPADEGenerator]:
-    corr, gen = NoVGGCorrespondence(), SPADEGenerator()
-    for module, name in ((corr, FILES[0]), (gen, FILES[1])):
-        checkpoints.load_into(module, checkpoints.read_checkpoint(paths[name]), paths[name])
-    return corr, gen
+    return checkpoints.load_networks(paths, {FILES[0]: NoVGGCorrespondence(), FILES[1]: SPADEGenerator()})
 
 
 @torch.no_grad()

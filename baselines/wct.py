@@ -204,11 +204,9 @@ def resolve(config: WCTConfig) -> tuple[str, dict]:
 def load_networks(fmt: str, paths: dict) -> WCTNetworks:
     nets = WCTNetworks()
     if fmt == "pth":
-        encoder_file = paths["vgg19_normalized.pth.tar"]
-        checkpoints.load_into(nets.encoder, checkpoints.read_checkpoint(encoder_file), encoder_file)
-        for k in LEVELS:
-            path = paths[f"vgg19_normalized_decoder{k}.pth.tar"]
-            checkpoints.load_into(nets.decoders[str(k)], checkpoints.read_checkpoint(path), path)
+        checkpoints.load_networks(paths, {"vgg19_normalized.pth.tar": nets.encoder,
+                                          **{f"vgg19_normalized_decoder{k}.pth.tar": nets.decoders[str(k)]
+                                             for k in LEVELS}})
         return nets
     encoder_file = paths["vgg_normalised_conv5_1.t7"]
     _load_t7_convs(nets.encoder, encoder_file, ["preprocess"] + [c[0] for c in VGG_CONVS])

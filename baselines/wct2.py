@@ -177,10 +177,7 @@ class WaveDecoder(nn.Module):
 
 
 def load_networks(paths: dict) -> tuple[WaveEncoder, WaveDecoder]:
-    encoder, decoder = WaveEncoder(), WaveDecoder()
-    for module, name in ((encoder, FILES[0]), (decoder, FILES[1])):
-        checkpoints.load_into(module, checkpoints.read_checkpoint(paths[name]), paths[name])
-    return encoder, decoder
+    return checkpoints.load_networks(paths, {FILES[0]: WaveEncoder(), FILES[1]: WaveDecoder()})
 
 
 @torch.no_grad()
