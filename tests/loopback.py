@@ -1,4 +1,5 @@
-"""A loopback HTTP mirror for the datasets tests: serves a folder, and can misbehave on request.
+"""A loopback HTTP server for the fetch tests (dtp_core.fetch, the datasets stage, the checkpoint
+files): serves a folder, and can misbehave on request.
 
     with serve(folder) as mirror:
         mirror.url                      # http://127.0.0.1:<port>

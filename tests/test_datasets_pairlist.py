@@ -10,11 +10,10 @@ import pytest
 from conftest import REPO, SHARED_DATA, shared
 from dtp_bench.datasets import jobs, layout
 from dtp_bench.datasets.definitions import load_definitions
-from dtp_bench.datasets.fetching import FetchError
 from dtp_bench.datasets.pairlist import read_pair_list, write_pair_list
 from dtp_bench.datasets.plan import dataset_names, plan_dataset
 from dtp_bench.datasets.settings import DatasetsSettings
-from dtp_core.errors import ConfigError
+from dtp_core.errors import ConfigError, FetchError
 
 DEFINITIONS = str(REPO / "config" / "datasets")
 

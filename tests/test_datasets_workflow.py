@@ -15,7 +15,7 @@ import yaml
 from PIL import Image
 
 from conftest import REPO, SHARED_DATA, shared
-from datasets_loopback import serve
+from loopback import serve
 
 SNAKEFILE = REPO / "tests" / "datasets_workflow" / "Snakefile"
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")

@@ -3,8 +3,8 @@
     definitions  config/datasets/*.yaml read and checked (`load_definitions`)
     settings     the workflow config's `datasets:` block (`DatasetsSettings`)
     plan         one dataset under those settings: pairs, files, dropped pairs (`plan_dataset`)
-    sources      upstream URL or mirror for a file; checksums: what it must hash to
-    fetching     download with sha256 check, retries with back-off, temp file + rename
+    sources      upstream URL or mirror for a file, what it must hash to, the fetch messages' fixes
+                 (the download itself, with sha256 check, retries and temp file + rename: dtp_core.fetch)
     resizing     the protocol's resize (`ResizeSpec`, `resize_file`) over dtp_core.images
     pairing      the seeded face-pair rule
     pairlist     data/pairs/<dataset>.tsv and its .json summary (`read_pair_list` for later stages)

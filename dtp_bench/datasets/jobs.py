@@ -12,12 +12,13 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .fetching import fetch
+from dtp_core.fetch import fetch
+
 from .pairlist import write_pair_list
 from .plan import DatasetPlan
 from .resizing import ResizeSpec, resize_file
 from .settings import FetchSettings
-from .sources import Location
+from .sources import FIXES, Location
 
 
 @contextlib.contextmanager
@@ -48,7 +49,7 @@ def job_log(path: str | Path | None, echo_warnings: bool = True) -> Iterator[Cal
 def fetch_job(location: Location, destination: str | Path, settings: FetchSettings, log: str | Path | None) -> None:
     with job_log(log) as say:
         start = time.perf_counter()
-        fetched = fetch(location.url, destination, location.expected, attempts=settings.attempts,
+        fetched = fetch(location.url, destination, location.expected, fixes=FIXES, attempts=settings.attempts,
                         backoff_s=settings.backoff_s, timeout_s=settings.timeout_s, report=say)
         say(f"fetched {fetched.url} -> {destination}: {fetched.bytes} bytes, sha256 {fetched.sha256} "
             f"(pinned {location.expected.describe()}), {fetched.attempts} attempt(s), "

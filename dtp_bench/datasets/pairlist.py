@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Callable
 
 from dtp_core.atomic import write_json, write_text
-from dtp_core.errors import ConfigError
+from dtp_core.errors import ConfigError, FetchError
 from dtp_core.weights import sha256_file
 
 from . import layout
-from .fetching import FetchError
 from .plan import DatasetPlan, Image
 
 BASE_COLUMNS = ("pair_id", "subset", "content", "style", "content_sha256", "style_sha256", "content_file",

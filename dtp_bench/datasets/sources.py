@@ -3,6 +3,7 @@
 A mirror is a local folder or an http(s) base URL laid out as `../shared/data` is (each
 definition names the mirror's path for every file). Where the mirror keeps a downscaled copy
 instead of a byte copy, the definition pins that copy's own sha256, and that is what is checked.
+`FIXES` words the downloader's (`dtp_core.fetch`) messages for this stage.
 """
 
 from __future__ import annotations
@@ -11,9 +12,17 @@ import urllib.parse
 from dataclasses import dataclass
 
 from dtp_core.errors import ConfigError
+from dtp_core.fetch import Expected, Fixes
 
-from .checksums import Expected
 from .definitions import SourceFile
+
+FIXES = Fixes(
+    unreachable="check the connection or the mirror (datasets.mirror), then run again",
+    mismatch=("the source does not serve the pinned file: point datasets.mirror at a faithful copy, or, if "
+              "upstream changed on purpose, update the definition's sha256"),
+    missing="the file is not there: check the definition's url, or the mirror's layout",
+    absent="the mirror lacks this file: add it to the mirror, or set datasets.mirror: null to fetch it upstream",
+)
 
 
 @dataclass(frozen=True)
