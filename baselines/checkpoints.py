@@ -7,7 +7,8 @@ One place for every checkpoint method (WCT, WCT2, Swapping AE, CoCosNet):
   config also takes an explicit ``weights_dir``.
 - **From where**: ``config/weights.yaml`` names each file's upstream location (a direct URL, or a
   member of a published zip, or a folder to download by hand), with its size and sha256 where
-  they are published. ``workflow/rules/weights.smk`` fetches them with `fetch` below.
+  they are published. ``workflow/rules/weights.smk`` fetches them with `fetch` below, through the
+  project's one downloader (`dtp_core.fetch`: retries, size and sha256 checks, temp file + rename).
 - **How read**: ``torch.load(..., weights_only=True)`` only (`dtp_core.weights.read_state_dict`: no
   code runs while loading), and every tensor name and shape the network defines must be in the file
   (`load_into`; `load_networks` for one file per network).
@@ -21,7 +22,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,9 @@ import yaml
 from torch import nn
 
 from dtp_core.atomic import atomic_path
-from dtp_core.errors import MethodUnavailable, WeightsFileError
+from dtp_core.errors import FetchError, MethodUnavailable, WeightsFileError
+from dtp_core.fetch import Expected, Fetched, Fixes, check
+from dtp_core.fetch import fetch as download
 from dtp_core.weights import read_state_dict, sha256_file
 
 WEIGHTS_ENV = "DTP_WEIGHTS_DIR"
@@ -56,6 +58,12 @@ class WeightFile:
     @property
     def fetchable(self) -> bool:
         return bool(self.url or self.archive)
+
+    @property
+    def expected(self) -> Expected:
+        """What a fetched copy is checked against; unpinned where no sha256 is published (then the
+        fetch log records the sha256 that came, to be pinned here)."""
+        return Expected(self.sha256, self.bytes)
 
 
 def weights_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -145,17 +153,15 @@ def record(paths: dict[str, Path]) -> dict:
 
 # -- fetching (used by workflow/rules/weights.smk on a connected machine) ---------------------------
 
-def _copy_url(url: str, dest: Path, timeout: float = 60.0) -> None:
-    with open(dest, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-        shutil.copyfileobj(response, out, length=1 << 20)
-
-
-def _check(info: WeightFile, path: Path) -> None:
-    size = path.stat().st_size
-    if info.bytes is not None and size != info.bytes:
-        raise WeightsFileError(info.name, f"downloaded {size} bytes, expected {info.bytes}", "download it again")
-    if info.sha256 and sha256_file(path) != info.sha256:
-        raise WeightsFileError(info.name, f"sha256 differs from the published {info.sha256}", "download it again")
+def _fixes(method: str, source: str, target: Path) -> Fixes:
+    by_hand = f"put it at {target} by hand (from {source})"
+    return Fixes(
+        unreachable=f"check the connection, then run `snakemake -- weights_{method}` again, or {by_hand}",
+        mismatch=(f"the host does not serve the file config/weights.yaml pins: {by_hand}, or, if the authors "
+                  "changed it on purpose, update its sha256 and bytes in config/weights.yaml"),
+        missing=f"the file is not there: check its url or archive in config/weights.yaml, or {by_hand}",
+        absent=f"check its url or archive in config/weights.yaml, or {by_hand}",
+    )
 
 
 def archive_of(method: str) -> str | None:
@@ -166,41 +172,48 @@ def archive_of(method: str) -> str | None:
     return urls.pop() if urls else None
 
 
-def fetch_archive(url: str, target: str | os.PathLike) -> Path:
-    """Download a zip to `target` (temporary file, renamed when complete)."""
-    with atomic_path(target) as tmp:
-        _copy_url(url, tmp)
-    return Path(target)
+def fetch_archive(url: str, target: str | os.PathLike, method: str, **options) -> Fetched:
+    """Download a method's zip to `target` (`dtp_core.fetch.fetch`; `options` are its own). The zip is
+    not pinned: the files taken out of it are checked, where config/weights.yaml pins them."""
+    return download(url, target, Expected(None), fixes=_fixes(method, url, Path(target)), **options)
 
 
-def fetch(info: WeightFile, target: str | os.PathLike, archive: str | os.PathLike | None = None) -> Path:
+def fetch(info: WeightFile, target: str | os.PathLike, archive: str | os.PathLike | None = None,
+          **options) -> Fetched:
     """Download one file (directly, or out of its zip at `archive`, downloaded there first if
     absent), check its size and sha256, and only then rename it into place: a killed or corrupt
-    download leaves nothing at `target`."""
+    download leaves nothing at `target`. `options` go to `dtp_core.fetch.fetch` (attempts, ...)."""
     target = Path(target)
     if not info.fetchable:
         raise MethodUnavailable(info.name, info.source, info.how or "download it by hand")
-    if not info.url:
-        archive = Path(archive or target.parent / "archive.zip")
-        if not archive.is_file():
-            fetch_archive(info.archive, archive)
-    with atomic_path(target) as tmp:
-        if info.url:
-            _copy_url(info.url, tmp)
-        else:
-            _extract(archive, info.member or info.name, tmp)
-        _check(info, tmp)
-    return target
+    fixes = _fixes(info.method, info.url or info.archive, target)
+    if info.url:
+        return download(info.url, target, info.expected, fixes=fixes, **options)
+    archive = Path(archive or target.parent / "archive.zip")
+    if not archive.is_file():
+        fetch_archive(info.archive, archive, info.method, **options)
+    return _extract(archive, info.member or info.name, target, info.expected, fixes)
 
 
-def _extract(archive: Path, member: str, dest: Path) -> None:
+def _extract(archive: Path, member: str, target: Path, pinned: Expected, fixes: Fixes) -> Fetched:
     with zipfile.ZipFile(archive) as bundle:
         matches = [name for name in bundle.namelist() if name == member or name.endswith("/" + member)]
         if len(matches) != 1:
             raise WeightsFileError(archive, f"holds {len(matches)} entries named like {member!r}",
                                    "check config/weights.yaml's member for this file")
-        with open(dest, "wb") as out, bundle.open(matches[0]) as src:
-            shutil.copyfileobj(src, out, length=1 << 20)
+        source = f"{archive}:{matches[0]}"
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as out, bundle.open(matches[0]) as src:
+                shutil.copyfileobj(src, out, length=1 << 20)
+            sha256, size = sha256_file(tmp), tmp.stat().st_size
+            check(source, sha256, size, pinned, target, fixes)
+    return Fetched(url=source, destination=target, sha256=sha256, bytes=size, attempts=1)
+
+
+def _log(fetched: Fetched, note: str = "") -> str:
+    """What the fetch log records: the file, the sha256 and size that came, from where."""
+    return (f"{fetched.destination}: {fetched.sha256} ({fetched.bytes} bytes from {fetched.url}, "
+            f"{fetched.attempts} attempt(s)){note}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,17 +235,21 @@ def main(argv: list[str] | None = None) -> int:
             url = archive_of(args.method)
             if url is None:
                 raise ValueError("its files are direct downloads, there is no archive")
-            print(fetch_archive(url, args.archive))
-            return 0
-        info = catalogue(args.method).get(args.name)
-        if info is None:
-            print(f"{CATALOGUE} lists no {args.name!r} for {args.method}", file=sys.stderr)
-            return 2
-        target = fetch(info, weights_dir(args.dir) / args.method / args.name, archive=args.archive)
-    except (MethodUnavailable, WeightsFileError, ValueError, OSError) as err:
+            line = _log(fetch_archive(url, args.archive, args.method),
+                        "; the zip is not pinned: each file taken out of it is checked where config/weights.yaml pins it")
+        else:
+            info = catalogue(args.method).get(args.name)
+            if info is None:
+                print(f"{CATALOGUE} lists no {args.name!r} for {args.method}", file=sys.stderr)
+                return 2
+            fetched = fetch(info, weights_dir(args.dir) / args.method / args.name, archive=args.archive)
+            line = _log(fetched, "" if info.sha256 else (
+                f"\nnot pinned: config/weights.yaml gives no sha256 for {args.method}/{args.name}; this is the "
+                f"file that was downloaded (add sha256: {fetched.sha256} and bytes: {fetched.bytes} there to pin it)"))
+    except (MethodUnavailable, WeightsFileError, FetchError, ValueError, OSError) as err:
         print(f"{args.method}/{args.name or 'archive'}: {err}", file=sys.stderr)
         return 1
-    print(f"{target}: {sha256_file(target)}")
+    print(line)
     return 0
 
 
