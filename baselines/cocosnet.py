@@ -322,9 +322,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: CoCosNetConfi
         labels = [label(to_uint8(image)).to(device) for image in (content, style)]
         style_256 = to_tensor(resize(to_uint8(style), (SIZE, SIZE))).to(device)
         output, warped = translate(corr, gen, labels[0], style_256, labels[1], config.temperature)
-        size = content.shape[-2:]
-        image = F.interpolate(output, size=size, mode="bilinear", align_corners=False).clamp(0, 1).cpu()
-        warped = F.interpolate(warped, size=size, mode="bilinear", align_corners=False).clamp(0, 1).cpu()
+        image, warped = (runs.to_rgb(x, content.shape[-2:]) for x in (output, warped))
     facts = runs.facts(METHOD, config, seed=seed, content=content, style=style, meter=meter, device=device,
                        label_note=NO_MASKS_NOTE, **checkpoints.record(paths))
     return StylizeResult(image=image, facts=facts, extras={"warped": warped})

@@ -4,6 +4,7 @@ sidecar facts written in the same form as DTP's (`dtp_core.trainer.stylize`)."""
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from dtp_core.backbone import ResolvedWeights
@@ -66,6 +67,9 @@ def loss_rows(names: tuple[str, ...], history: list[torch.Tensor], **columns: li
     return [dict(iteration=i, **more, **dict(zip(names, row))) for i, (row, more) in enumerate(zip(values, extra))]
 
 
-def to_rgb(image: torch.Tensor) -> torch.Tensor:
-    """A method's output as the call shape returns it: float, clipped to [0, 1], on the CPU."""
+def to_rgb(image: torch.Tensor, size: tuple[int, int] | torch.Size | None = None) -> torch.Tensor:
+    """A method's output as the call shape returns it: float, clipped to [0, 1], on the CPU; with
+    `size` (H, W, e.g. the content's), first resized to it (bilinear) where it differs."""
+    if size is not None and tuple(image.shape[-2:]) != tuple(size):
+        image = F.interpolate(image, size=tuple(size), mode="bilinear", align_corners=False)
     return image.detach().float().clamp(0, 1).cpu()

@@ -383,9 +383,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: SwappingAECon
         encoder, generator = encoder.to(device).eval(), generator.to(device).eval()
         output = swap(encoder, generator, round_to_multiple(content, 16).to(device), round_to_multiple(style, 16).to(device),
                       config, seed)
-        if output.shape[-2:] != content.shape[-2:]:
-            output = F.interpolate(output, size=content.shape[-2:], mode="bilinear", align_corners=False)
-        image = output.float().clamp(0, 1).cpu()
+        image = runs.to_rgb(output, content.shape[-2:])
     facts = runs.facts(METHOD, config, seed=seed, content=content, style=style, meter=meter, device=device,
                        checkpoint_keys_ignored=len(ignored), **checkpoints.record(paths))
     return StylizeResult(image=image, facts=facts)

@@ -271,9 +271,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: WCTConfig = W
         x_content = resize_short_side(content, config.content_size).to(device)
         x_style = resize_short_side(style, config.content_size).to(device)
         output = transfer(nets, x_content, x_style, config)
-        if output.shape[-2:] != content.shape[-2:]:
-            output = F.interpolate(output, size=content.shape[-2:], mode="bilinear", align_corners=False)
-        image = output.float().clamp(0, 1).cpu()
+        image = runs.to_rgb(output, content.shape[-2:])
     facts = runs.facts(METHOD, config, seed=seed, content=content, style=style, meter=meter, device=device,
                        weights_format=fmt, **checkpoints.record(paths))
     return StylizeResult(image=image, facts=facts)

@@ -224,9 +224,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: WCT2Config = 
         x_content = round_to_multiple(resize_short_side(content, config.image_size), 8).to(device)
         x_style = round_to_multiple(resize_short_side(style, config.image_size), 8).to(device)
         output = transfer(encoder, decoder, x_content, x_style, config)
-        if output.shape[-2:] != content.shape[-2:]:
-            output = F.interpolate(output, size=content.shape[-2:], mode="bilinear", align_corners=False)
-        image = output.float().clamp(0, 1).cpu()
+        image = runs.to_rgb(output, content.shape[-2:])
     facts = runs.facts(METHOD, config, seed=seed, content=content, style=style, meter=meter, device=device,
                        **checkpoints.record(paths))
     return StylizeResult(image=image, facts=facts)
