@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from baselines import dpst, gatys, histogram, identity, reinhard, sinir, strotss, warped_style
 from baselines import cocosnet, swapping_ae, wct, wct2
-from dtp_core import trainer
+from dtp_core import batched, trainer
 from dtp_core.config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig
 
 
@@ -27,6 +27,7 @@ class MethodSpec:
     weights: tuple[str, ...] = ()           # files it needs beyond the backbone
     table_label: str | None = None          # row label in results/table1.csv (None: not a Table 1 row)
     paper_row: str | None = None            # the matching row of the paper's Table 1 (SPEC.md)
+    stylize_many: Callable[..., Any] | None = None  # several pairs as one computation (batch_pairs > 1)
     extra: dict = field(default_factory=dict)
 
 
@@ -50,7 +51,7 @@ def register(spec: MethodSpec) -> MethodSpec:
 
 for _name in PRESETS:
     register(MethodSpec(
-        name=_name, stylize=trainer.stylize, make_config=_dtp_config_builder(_name),
+        name=_name, stylize=trainer.stylize, stylize_many=batched.stylize_many, make_config=_dtp_config_builder(_name),
         kind="dtp" if _name in _DTP_LABELS else "ablation", description=PRESET_DESCRIPTIONS[_name],
         needs_gpu=True, table_label=_DTP_LABELS.get(_name), paper_row=_DTP_LABELS.get(_name)))
 

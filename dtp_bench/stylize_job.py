@@ -21,7 +21,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from dtp_core.errors import MethodUnavailable, exit_status
+from dtp_core.errors import ConfigError, MethodUnavailable, exit_status
 from dtp_core.images import load_image, to_tensor
 from dtp_core.outputs import save_result, save_status
 
@@ -31,23 +31,51 @@ from .gpu_claim import claim_device
 
 def run_job(method: str, content_path: Path, style_path: Path, out_png: Path, *, params: dict | None = None,
             device: str = "auto", context: dict | None = None, progress: bool | None = False) -> dict:
+    """One pair: its sidecar (ok, unavailable or failed)."""
     spec = methods.get(method)
-    context = {"method": method, "method_kind": spec.kind, "content_file": str(content_path),
-               "style_file": str(style_path), **(context or {})}
-    content, style = to_tensor(load_image(content_path)), to_tensor(load_image(style_path))
-    config = spec.make_config(params or {})
-    config = _with_input_size(config, content.shape[-2:])
+    [(content, style)], config, [context] = _prepare(spec, [(content_path, style_path)], params, [context or {}])
+    run = lambda: [spec.stylize(content, style, config=config, device=device, seed=getattr(config, "seed", None),
+                                progress=progress)]
+    return _record(run, [out_png], [context])[0]
+
+
+def run_batch_job(method: str, pairs: list[tuple[Path, Path, Path]], *, params: dict | None = None,
+                  device: str = "auto", contexts: list[dict] | None = None) -> list[dict]:
+    """Several (content, style, out_png) of one method trained as one computation (`batch_pairs` > 1).
+
+    All or nothing: every pair's sidecar says ok, or every one says failed / unavailable.
+    """
+    spec = methods.get(method)
+    if spec.stylize_many is None:
+        raise ConfigError("batch_pairs", f"method {method!r} cannot train several pairs at once", "use batch_pairs: 1")
+    images, config, contexts = _prepare(spec, [(c, s) for c, s, _ in pairs], params, contexts or [{} for _ in pairs])
+    run = lambda: spec.stylize_many([c for c, _ in images], [s for _, s in images], config=config, device=device,
+                                    progress=False)
+    return _record(run, [out for _, _, out in pairs], contexts)
+
+
+def _prepare(spec, paths, params, contexts):
+    """The images, the method's config (with the size it really gets) and each pair's sidecar context."""
+    images = [(to_tensor(load_image(c)), to_tensor(load_image(s))) for c, s in paths]
+    config = _with_input_size(spec.make_config(params or {}), images[0][0].shape[-2:])
+    contexts = [{"method": spec.name, "method_kind": spec.kind, "content_file": str(c), "style_file": str(s), **ctx}
+                for (c, s), ctx in zip(paths, contexts)]
+    return images, config, contexts
+
+
+def _record(run, outs: list[Path], contexts: list[dict]) -> list[dict]:
+    """Run, then write each output's files and sidecar; a failure or a missing file is recorded instead."""
     try:
-        result = spec.stylize(content, style, config=config, device=device, seed=getattr(config, "seed", None),
-                              progress=progress)
+        results = run()
     except MethodUnavailable as err:
-        return save_status(out_png, "unavailable", str(err), context)
+        return [save_status(out, "unavailable", str(err), ctx) for out, ctx in zip(outs, contexts)]
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:  # out of memory, numerical failure, a bug: the cell says so
         reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-        return save_status(out_png, "failed", reason, {**context, "traceback": traceback.format_exc(limit=8)})
-    return save_result(result, out_png, extra_facts=context)
+        failure = {"traceback": traceback.format_exc(limit=8)}
+        return [save_status(out, "failed", reason, {**ctx, **failure}) for out, ctx in zip(outs, contexts)]
+    return [save_result(result, out, extra_facts=ctx) for result, out, ctx in zip(results, outs, contexts)]
 
 
 def _with_input_size(config, shape):
@@ -69,14 +97,15 @@ def _terminate(signum, frame):  # SIGTERM (scancel, a killed job) -> the same cl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--method", required=True)
-    parser.add_argument("--content", required=True, type=Path)
-    parser.add_argument("--style", required=True, type=Path)
-    parser.add_argument("--out", required=True, type=Path)
+    # Repeated (equally often) for a batch of pairs trained as one computation (batch_pairs > 1).
+    parser.add_argument("--content", required=True, type=Path, action="append")
+    parser.add_argument("--style", required=True, type=Path, action="append")
+    parser.add_argument("--out", required=True, type=Path, action="append")
     parser.add_argument("--params", default="{}", help="JSON object of method parameters")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
     parser.add_argument("--dataset")
-    parser.add_argument("--pair-id")
+    parser.add_argument("--pair-id", action="append")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     if args.threads:
@@ -87,16 +116,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     params = json.loads(args.params)
-    context = {"dataset": args.dataset, "pair_id": args.pair_id}
+    pair_ids = args.pair_id or [None] * len(args.content)
+    if not len(args.content) == len(args.style) == len(args.out) == len(pair_ids):
+        raise ConfigError("--content/--style/--out/--pair-id", "must be given equally often")
+    label = f"{args.method} {args.dataset}/{','.join(map(str, pair_ids))}"
     # its own GPU among the `--resources gpu=N` jobs, or the CPU with a note when there is none
     with claim_device(args.device, wanted=methods.get(args.method).needs_gpu) as claim:
         if claim.note:
             print(f"stylize_job: {claim.note}", file=sys.stderr)
-        print(f"stylize_job: {args.method} {args.dataset}/{args.pair_id} started on {claim.device}",
-              file=sys.stderr, flush=True)
-        sidecar = run_job(args.method, args.content, args.style, args.out, params=params, device=claim.device,
-                          context={**context, "device_note": claim.note})
-    print(f"{args.method} {args.dataset}/{args.pair_id}: {sidecar['status']} {sidecar.get('reason', '')}", file=sys.stderr)
+        print(f"stylize_job: {label} started on {claim.device}", file=sys.stderr, flush=True)
+        contexts = [{"dataset": args.dataset, "pair_id": pair, "device_note": claim.note} for pair in pair_ids]
+        if len(args.content) == 1:
+            sidecars = [run_job(args.method, args.content[0], args.style[0], args.out[0], params=params,
+                                device=claim.device, context=contexts[0])]
+        else:
+            sidecars = run_batch_job(args.method, list(zip(args.content, args.style, args.out)), params=params,
+                                     device=claim.device, contexts=contexts)
+    for pair, sidecar in zip(pair_ids, sidecars):
+        print(f"{args.method} {args.dataset}/{pair}: {sidecar['status']} {sidecar.get('reason', '')}", file=sys.stderr)
     return 0
 
 

@@ -32,7 +32,7 @@ FIGURES = ("fig3_photo", "fig4_faces", "fig5_ablation", "scores", "tradeoff", "l
 
 def _job_counts(dry_run_output: str) -> dict[str, int]:
     stats = dry_run_output.split("Job stats:")[-1]
-    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", stats, flags=re.M) if rule != "total"}
+    return {rule: int(count) for rule, count in re.findall(r"^(\S+)\s+(\d+)$", stats, flags=re.M) if rule != "total"}
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +130,25 @@ def test_a_killed_job_leaves_nothing_finished_and_the_rerun_completes_it(finishe
     run = run_snakemake(workdir, "--cores", "2")
     assert run.returncode == 0, run.stdout[-3000:]
     assert json.loads((target / f"{pair}.json").read_text())["status"] == "ok"
+
+
+def test_batched_pairs_run_as_one_job(tmp_path):
+    """batch_pairs: 2 sends two pairs to one DTP job, one computation; each gets its own outputs."""
+    make_workdir(tmp_path, shared("."), {
+        "methods": {"dtp_lc1_5": {"params": {"iterations": 2, "snapshots": [1]}}},
+        "datasets": {"names": ["photo-r"], "limit": 2, "sizes": ["32x32"]},
+        "benchmark_datasets": ["photo-r"],
+        "metrics": {"enabled": ["ssim"]},
+        "batch_pairs": 2,
+    })
+    target = "results/outputs/photo-r/dtp_lc1_5"
+    run = run_snakemake(tmp_path, "--cores", "2", "--dry-run")
+    counts = _job_counts(run.stdout)
+    assert counts.get("stylize_batch_photo-r_dtp_lc1_5_0") == 1 and "stylize" not in counts, counts
+    run = run_snakemake(tmp_path, "--cores", "2", "--", *[f"{target}/{p}.json" for p in ("dpst-1", "dpst-2")])
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    sidecars = [json.loads((tmp_path / f"{target}/{p}.json").read_text()) for p in ("dpst-1", "dpst-2")]
+    assert [s["status"] for s in sidecars] == ["ok", "ok"]
+    assert [s["batch"]["index"] for s in sidecars] == [0, 1] and sidecars[0]["batch"]["pairs"] == 2
+    assert [s["pair_id"] for s in sidecars] == ["dpst-1", "dpst-2"]
+    assert (tmp_path / f"{target}/dpst-2.png").exists() and (tmp_path / f"{target}/dpst-2.iter0001.png").exists()

@@ -15,12 +15,8 @@ STYLIZE_BENCHMARK = globals().get("STYLIZE_BENCHMARK", "results/benchmarks/styli
 
 def evaluation_jobs():
     """(dataset, method, pair) for every configured method on every configured dataset it runs on."""
-    jobs = []
-    for method, spec in config["methods"].items():
-        wanted = (spec or {}).get("datasets") or config.get("benchmark_datasets", ["photo-r", "celeba-hq", "ffhq"])
-        for dataset in [d for d in DATASETS.names if d in wanted]:
-            jobs += [(dataset, method, pair) for pair in DATASETS.pair_ids(dataset)]
-    return jobs
+    return [(dataset, method, pair) for method in config["methods"] for dataset in method_datasets(method)
+            for pair in DATASETS.pair_ids(dataset)]
 
 
 def metrics_files():

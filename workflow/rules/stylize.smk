@@ -9,6 +9,7 @@
 # Jobs that want a GPU declare `resources: gpu=1`; the job claims a free device itself
 # (dtp_bench/gpu_claim.py), so `--resources gpu=N` on an N-GPU machine runs N jobs at once.
 import json
+import shlex
 import sys
 
 from dtp_bench import methods as METHOD_REGISTRY
@@ -16,6 +17,16 @@ from dtp_bench import methods as METHOD_REGISTRY
 STYLIZE_SIZE = DATASETS.settings.sizes[0]
 STYLIZE_BENCHMARK = "results/benchmarks/stylize/{dataset}/{method}/{pair}.tsv"
 THREADS_PER_JOB = config.get("threads_per_job", 2)
+# batch_pairs > 1: methods that can (DTP) train that many pairs as one computation in one job.
+BATCH_PAIRS = config.get("batch_pairs", 1)
+BATCHED_METHODS = [m for m in config["methods"] if BATCH_PAIRS > 1 and METHOD_REGISTRY.get(m).stylize_many]
+
+
+def method_datasets(method):
+    """The datasets `method` runs on: its own `datasets:` list, else `benchmark_datasets`."""
+    wanted = (config["methods"].get(method) or {}).get("datasets") or config.get(
+        "benchmark_datasets", ["photo-r", "celeba-hq", "ffhq"])
+    return [dataset for dataset in DATASETS.names if dataset in wanted]
 
 
 def _pair_files(wildcards):
@@ -41,6 +52,9 @@ def stylize_params(wildcards):
 
 
 rule stylize:
+    wildcard_constraints:
+        # methods run in batches have their own rules (below)
+        method="(?!(" + "|".join(BATCHED_METHODS) + ")$)[^/]+" if BATCHED_METHODS else "[^/]+",
     input:
         unpack(stylize_inputs),
     output:
@@ -63,3 +77,43 @@ rule stylize:
         " --content {input.content:q} --style {input.style:q} --out {params.png:q} --params {params.method_params:q}"
         " --device {params.device:q} --threads {threads} --dataset {wildcards.dataset:q} --pair-id {wildcards.pair:q}"
         " > {log:q} 2>&1"
+
+
+# One job per group of BATCH_PAIRS pairs (dtp_core.batched: independent weights, one computation).
+for _method in BATCHED_METHODS:
+    for _dataset in method_datasets(_method):
+        _pairs = DATASETS.pair_ids(_dataset)
+        for _start in range(0, len(_pairs), BATCH_PAIRS):
+            _group = _pairs[_start:_start + BATCH_PAIRS]
+            _first = f"results/outputs/{_dataset}/{_method}/{_group[0]}"
+
+            rule:
+                name:
+                    f"stylize_batch_{_dataset}_{_method}_{_start // BATCH_PAIRS}"
+                input:
+                    content=[DATASETS.resized(_dataset, p, "content", STYLIZE_SIZE) for p in _group],
+                    style=[DATASETS.resized(_dataset, p, "style", STYLIZE_SIZE) for p in _group],
+                output:
+                    [f"results/outputs/{_dataset}/{_method}/{p}.json" for p in _group],
+                log:
+                    f"logs/stylize/{_dataset}/{_method}/batch-{_group[0]}.log",
+                benchmark:
+                    f"results/benchmarks/stylize/{_dataset}/{_method}/batch-{_group[0]}.tsv"
+                params:
+                    method=_method,
+                    dataset=_dataset,
+                    method_params=json.dumps((config["methods"].get(_method) or {}).get("params") or {}, sort_keys=True),
+                    batch=" ".join(f"--content {shlex.quote(c)} --style {shlex.quote(s)} "
+                                   f"--out {shlex.quote(o[:-len('.json')] + '.png')} --pair-id {shlex.quote(p)}"
+                                   for c, s, o, p in zip(
+                                       [DATASETS.resized(_dataset, p, "content", STYLIZE_SIZE) for p in _group],
+                                       [DATASETS.resized(_dataset, p, "style", STYLIZE_SIZE) for p in _group],
+                                       [f"results/outputs/{_dataset}/{_method}/{p}.json" for p in _group], _group)),
+                    device=config.get("device", "auto"),
+                threads: THREADS_PER_JOB
+                resources:
+                    gpu=1,
+                shell:
+                    f"OMP_NUM_THREADS={{threads}} OMP_WAIT_POLICY=PASSIVE {sys.executable} -m dtp_bench.stylize_job"
+                    " --method {params.method} {params.batch} --params {params.method_params:q} --device {params.device:q}"
+                    " --threads {threads} --dataset {params.dataset} > {log:q} 2>&1"
