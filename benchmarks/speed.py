@@ -5,6 +5,8 @@
     python benchmarks/speed.py --flops               # also count FLOPs and measure peak throughput
     python benchmarks/speed.py --device cuda --run 1000 --set precision='"bf16"'   # one whole run, wall clock
     python benchmarks/speed.py --batch 1 2 4 --sizes 64 --iterations 10            # pairs per hour vs B
+    python benchmarks/speed.py --scaling docs/scaling.png --sizes 128 256 512 1024 --iterations 3
+        # faithful (correlation on a 64x64 grid) against high resolution (full grid, streamed): table + plot
 
 Each size runs in its own process, so that peak RSS is that size's alone. Seconds per iteration is
 the median over the iterations after the first two (warm-up). The split times each part's forward
@@ -59,7 +61,22 @@ def timed(fn, device, repeats=3) -> float:
     return statistics.median(times)
 
 
-def measure_one(size: int, device: torch.device, iterations: int, split: bool, config: DTPConfig) -> dict:
+def reference_step(nets, optimizers, content, style, config, previous):
+    """The plain path of tests/reference_dtp.py (the authors' structure), for comparison."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from reference_dtp import reference_forward
+
+    total, terms, output, feature = reference_forward(nets, content, style, config, previous)
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    total.backward()
+    for opt in optimizers:
+        opt.step()
+    return feature
+
+
+def measure_one(size: int, device: torch.device, iterations: int, split: bool, config: DTPConfig,
+                reference: bool = False) -> dict:
     resolved = resolve_weights(config.backbone)
     content, style = (normalize(x.to(device)) for x in demo_pair(size))
     nets = trainer.build_networks(config, resolved, device, config.seed)
@@ -69,7 +86,10 @@ def measure_one(size: int, device: torch.device, iterations: int, split: bool, c
     times, previous = [], None
     for _ in range(iterations):
         start = time.perf_counter()
-        previous = trainer.train_step(nets, optimizers, content, style, config, previous).output_feature
+        if reference:
+            previous = reference_step(nets, optimizers, content, style, config, previous)
+        else:
+            previous = trainer.train_step(nets, optimizers, content, style, config, previous).output_feature
         sync(device)
         times.append(time.perf_counter() - start)
     result = {"size": size, "device": str(device), "threads": torch.get_num_threads(),
@@ -194,6 +214,31 @@ def peak_throughput(device: torch.device) -> dict:
     return {"conv3x3_gflops": conv_flop / conv_s / 1e9, "gemm_gflops": 2 * 4096 * 2304 * 4096 / gemm_s / 1e9}
 
 
+def plot_scaling(rows: dict, sizes: list[int], path: Path, device: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    memory_key = "peak_gpu_mib" if device.startswith("cuda") else "peak_rss_mib"
+    fig, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for mode in dict.fromkeys(mode for _, mode in rows):
+        points = [(size, rows[(size, mode)]) for size in sizes if rows.get((size, mode))]
+        xs = [size for size, _ in points]
+        time_axis.plot(xs, [row["s_per_iter"] for _, row in points], marker="o", label=mode)
+        memory_axis.plot(xs, [row[memory_key] / 1024 for _, row in points], marker="o", label=mode)
+    for axis, label in ((time_axis, "seconds per iteration"), (memory_axis, f"peak {'GPU' if 'gpu' in memory_key else 'RSS'} GiB")):
+        axis.set_xscale("log", base=2)
+        axis.set_yscale("log")
+        axis.set_xticks(sizes, [f"{s}x{s}" for s in sizes])
+        axis.set_xlabel("input size")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3, which="both")
+    time_axis.legend(fontsize=8)
+    fig.suptitle(f"DTP per iteration on {device} ({torch.get_num_threads()} threads)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
@@ -205,6 +250,8 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="DTPConfig override (JSON value)")
     parser.add_argument("--run", type=int, metavar="N", help="time one whole stylize run of N iterations per size")
     parser.add_argument("--batch", type=int, nargs="+", metavar="B", help="pairs per hour for these batch sizes")
+    parser.add_argument("--scaling", type=Path, metavar="PNG", help="faithful vs high-resolution mode per size, plotted")
+    parser.add_argument("--reference", action="store_true", help="time the plain reference path (tests/reference_dtp.py)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
     parser.add_argument("--one-batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -220,12 +267,15 @@ def main() -> int:
         elif args.run:
             print(json.dumps(whole_run(args.one, device, args.run, config)))
         else:
-            print(json.dumps(measure_one(args.one, device, args.iterations, not args.no_split, config)))
+            if args.reference:  # as the authors: every activation kept, a dense correlation
+                config = config.replace(checkpoint_decoder=False, corr_chunk=0)
+            print(json.dumps(measure_one(args.one, device, args.iterations, not args.no_split, config, args.reference)))
         return 0
 
     def child(size: int, *extra: str) -> dict | None:
         cmd = [sys.executable, __file__, "--one", str(size), "--device", args.device, "--iterations", str(args.iterations),
                *(["--no-split"] if args.no_split else []), *(["--threads", str(args.threads)] if args.threads else []),
+               *(["--reference"] if args.reference else []),
                *[x for s in args.set for x in ("--set", s)], *extra]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -233,6 +283,22 @@ def main() -> int:
             return None
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
+    if args.scaling:
+        rows = {}
+        print("| size | mode | s/iter | peak RSS MiB | peak GPU MiB |\n|---|---|---|---|---|")
+        for size in args.sizes:
+            for mode, corr_size in (("faithful (64x64 correlation)", 64), ("high resolution (full, streamed)", 0)):
+                if corr_size == 0 and size <= 256:  # at 256 and below both modes are the same run
+                    rows[(size, mode)] = rows[(size, "faithful (64x64 correlation)")]
+                else:
+                    rows[(size, mode)] = child(size, "--no-split", "--set", f"corr_size={corr_size}")
+                row = rows[(size, mode)]
+                if row:
+                    print(f"| {size} | {mode} | {row['s_per_iter']:.2f} | {row['peak_rss_mib']:.0f} | "
+                          f"{row.get('peak_gpu_mib', 0):.0f} |", flush=True)
+        plot_scaling(rows, args.sizes, args.scaling, args.device)
+        print(f"wrote {args.scaling}")
+        return 0
     if args.run:
         for size in args.sizes:
             row = child(size, "--run", str(args.run))
