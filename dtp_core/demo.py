@@ -1,8 +1,10 @@
 """The demo: DTP on public-domain photos bundled with scikit-image (no download, no benchmark data).
 
-    python -m dtp_core.demo -o results/demo/chelsea_rocket.png [--size 128] [--iterations 300]
+    python -m dtp_core.demo -o results/demo/chelsea_rocket.png [--size 128] [--iterations 300] [--figure F.png]
 
 Content: `skimage.data.chelsea()` (a cat); style: `skimage.data.rocket()` (a launch pad at dusk).
+`--figure` also draws content | style | warped style | output side by side (the README's picture:
+`python -m dtp_core.demo --size 128 --iterations 500 --figure docs/demo.png`).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+from PIL import Image, ImageDraw
 from skimage import data
 
 from .cli import main as cli_main
-from .images import save_png
+from .images import load_image, resize, save_png
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,13 +26,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=Path("results/demo/chelsea_rocket.png"))
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--figure", type=Path, help="also draw the inputs and results side by side here")
     args, passthrough = parser.parse_known_args(argv)
     content, style = args.output.parent / "content_chelsea.png", args.output.parent / "style_rocket.png"
     save_png(content, data.chelsea())
     save_png(style, data.rocket())
-    return cli_main(["stylize", str(content), str(style), "-o", str(args.output), "--size", str(args.size),
-                     "--iterations", str(args.iterations), "--snapshots", f"0,{args.iterations // 2},{args.iterations - 1}",
-                     *passthrough])
+    status = cli_main(["stylize", str(content), str(style), "-o", str(args.output), "--size", str(args.size),
+                       "--iterations", str(args.iterations), "--snapshots", f"0,{args.iterations // 2},{args.iterations - 1}",
+                       *passthrough])
+    if status == 0 and args.figure:
+        shape = (args.size, args.size)
+        tiles = {"content": resize(load_image(content), shape), "style": resize(load_image(style), shape),
+                 "warped style (correspondence)": load_image(args.output.with_suffix(".warped.png")),
+                 f"DTP output ({args.iterations} iterations)": load_image(args.output)}
+        side_by_side(tiles).save(args.figure)
+    return status
+
+
+def side_by_side(tiles: dict[str, np.ndarray], height: int = 256, pad: int = 8, caption: int = 22) -> Image.Image:
+    canvas = Image.new("RGB", (len(tiles) * (height + pad) + pad, height + caption + pad), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, (name, tile) in enumerate(tiles.items()):
+        x = pad + i * (height + pad)
+        canvas.paste(Image.fromarray(tile).resize((height, height), Image.BICUBIC), (x, caption))
+        draw.text((x, 5), name, fill="black")
+    return canvas
 
 
 if __name__ == "__main__":
