@@ -31,9 +31,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dtp_core import trainer  # noqa: E402
-from dtp_core.backbone import resolve_weights  # noqa: E402
+from dtp_core.backbone import VGGEncoder, resolve_weights  # noqa: E402
 from dtp_core.config import DTPConfig  # noqa: E402
-from dtp_core.correspondence import correlate  # noqa: E402
+from dtp_core.correspondence import correlate, correlation_grid, to_grid  # noqa: E402
+from dtp_core.devices import return_freed_memory_promptly  # noqa: E402
 from dtp_core.images import normalize, to_tensor, resize  # noqa: E402
 from dtp_core.losses import contrastive_loss, gather_patches, nearest_neighbour_style_loss  # noqa: E402
 from dtp_core.records import peak_rss_mib  # noqa: E402
@@ -75,11 +76,24 @@ def reference_step(nets, optimizers, content, style, config, previous):
     return feature
 
 
+def benchmark_networks(config: DTPConfig, device: torch.device) -> tuple[trainer.Networks, str]:
+    """The networks of a run. VGG-19 weights cannot be had here: timing needs only its shape, so a
+    randomly initialised VGG-19 stands in when they are absent (said in the output)."""
+    resolved = resolve_weights(config.backbone)
+    nets = trainer.build_networks(config, resolved, device, config.seed)
+    if resolved.backbone == config.backbone:
+        return nets, resolved.backbone
+    torch.manual_seed(config.seed)
+    nets.encoder = VGGEncoder(config.backbone).to(device)
+    return nets, f"{config.backbone} (random weights: timing only; {resolved.backbone} weights are what is here)"
+
+
 def measure_one(size: int, device: torch.device, iterations: int, split: bool, config: DTPConfig,
                 reference: bool = False) -> dict:
-    resolved = resolve_weights(config.backbone)
+    if device.type == "cpu":
+        return_freed_memory_promptly()  # as trainer.stylize does
     content, style = (normalize(x.to(device)) for x in demo_pair(size))
-    nets = trainer.build_networks(config, resolved, device, config.seed)
+    nets, backbone = benchmark_networks(config, device)
     optimizers = trainer.make_optimizers(nets, config)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -94,7 +108,7 @@ def measure_one(size: int, device: torch.device, iterations: int, split: bool, c
         times.append(time.perf_counter() - start)
     result = {"size": size, "device": str(device), "threads": torch.get_num_threads(),
               "s_per_iter": statistics.median(times[2:] or times), "first_iter_s": times[0],
-              "peak_rss_mib": peak_rss_mib(), "backbone": resolved.backbone}
+              "peak_rss_mib": peak_rss_mib(), "backbone": backbone}
     if device.type == "cuda":
         result["peak_gpu_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
     if split:
@@ -113,7 +127,8 @@ def iteration_parts(nets, optimizers, content, style, config, device) -> dict:
         sum(f.mean() for f in low + high + out).backward()
 
     r3 = enc(content, levels=3)[-1].detach()
-    grid = r3.shape[-2:]
+    grid = correlation_grid(*r3.shape[-2:], config.corr_size)  # as trainer.forward: the capped grid
+    r3 = to_grid(r3, grid)
     pooled = F.adaptive_avg_pool2d(content, grid)
 
     def correspondence():
@@ -192,9 +207,8 @@ def count_flops(size: int, device: torch.device, config: DTPConfig) -> dict:
             fn()
         return counter.get_total_flops() / 1e9
 
-    resolved = resolve_weights(config.backbone)
     content, style = (normalize(x.to(device)) for x in demo_pair(size))
-    nets = trainer.build_networks(config, resolved, device, config.seed)
+    nets, _ = benchmark_networks(config, device)
     optimizers = trainer.make_optimizers(nets, config)
     flops = {"full iteration": gflop(lambda: trainer.forward(nets, content, style, config, None).total.backward())}
     for name, fn in iteration_parts(nets, optimizers, content, style, config, device).items():
