@@ -265,6 +265,8 @@ def main() -> int:
     parser.add_argument("--run", type=int, metavar="N", help="time one whole stylize run of N iterations per size")
     parser.add_argument("--batch", type=int, nargs="+", metavar="B", help="pairs per hour for these batch sizes")
     parser.add_argument("--scaling", type=Path, metavar="PNG", help="faithful vs high-resolution mode per size, plotted")
+    parser.add_argument("--highres-grid", type=int, default=0,
+                        help="--scaling: the high-resolution mode's correlation grid cap (0: the full level-3 map)")
     parser.add_argument("--reference", action="store_true", help="time the plain reference path (tests/reference_dtp.py)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
     parser.add_argument("--one-batch", type=int, help=argparse.SUPPRESS)
@@ -301,9 +303,11 @@ def main() -> int:
         rows = {}
         print("| size | mode | s/iter | peak RSS MiB | peak GPU MiB |\n|---|---|---|---|---|")
         for size in args.sizes:
-            for mode, corr_size in (("faithful (64x64 correlation)", 64), ("high resolution (full, streamed)", 0)):
-                if corr_size == 0 and size <= 256:  # at 256 and below both modes are the same run
-                    rows[(size, mode)] = rows[(size, "faithful (64x64 correlation)")]
+            cap = args.highres_grid
+            highres = f"high resolution (correlation up to {cap}x{cap}, streamed)" if cap else "high resolution (full correlation, streamed)"
+            for mode, corr_size in (("faithful (64x64 correlation)", 64), (highres, cap)):
+                if size <= 256 and mode == highres:  # the level-3 map is at most 64x64: the same run
+                    rows[(size, mode)] = rows.get((size, "faithful (64x64 correlation)"))
                 else:
                     rows[(size, mode)] = child(size, "--no-split", "--set", f"corr_size={corr_size}")
                 row = rows[(size, mode)]
