@@ -1,0 +1,50 @@
+"""The workflow's config schema: as strict as the code, and naming exactly the registered methods."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import update_config, validate
+
+from dtp_bench.methods import METHODS
+from workflow_sandbox import REPO
+
+SCHEMA = str(REPO / "workflow/schemas/config.schema.yaml")
+
+
+def _config(name: str) -> dict:
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+def test_method_enum_is_the_registry():
+    schema = yaml.safe_load(open(SCHEMA))
+    assert schema["properties"]["methods"]["propertyNames"]["enum"] == list(METHODS)
+
+
+def test_paper_config_runs_every_registered_method_and_validates():
+    config = _config("config.yaml")
+    validate(config, SCHEMA)
+    assert set(config["methods"]) == set(METHODS)
+    assert config["datasets"]["sizes"] == ["256x256"] and config["methods"]["dtp_lc1_5"] == {}
+
+
+def test_quick_config_validates_on_top_of_the_paper_config():
+    config = _config("config.yaml")
+    update_config(config, _config("quick.yaml"))
+    validate(config, SCHEMA)
+    assert config["datasets"]["mirror"] == "../shared/data"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"methods": {"dtp_turbo": {}}}, "dtp_turbo"),
+    ({"methods": {"gatys": {"parmas": {}}}}, "parmas"),
+    ({"device": "gpu"}, "gpu"),
+    ({"batch_pairs": 0}, "batch_pairs"),
+    ({"no_such_key": 1}, "no_such_key"),
+])
+def test_bad_values_are_refused_naming_them(change, message):
+    config = copy.deepcopy(_config("config.yaml"))
+    config.update(change)
+    with pytest.raises(WorkflowError, match=message):
+        validate(config, SCHEMA)
