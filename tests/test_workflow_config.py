@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import update_config, validate
 
 from dtp_bench.methods import METHODS
-from workflow_sandbox import REPO
+from workflow_sandbox import REPO, make_workdir, run_snakemake
 
 SCHEMA = str(REPO / "workflow/schemas/config.schema.yaml")
 
@@ -48,3 +48,14 @@ def test_bad_values_are_refused_naming_them(change, message):
     config.update(change)
     with pytest.raises(WorkflowError, match=message):
         validate(config, SCHEMA)
+
+
+def test_an_empty_datasets_list_turns_a_method_off(tmp_path):
+    # config files overlay each other, so the quick config turns swapping_ae off with `datasets: []`
+    assert _config("quick.yaml")["methods"]["swapping_ae"] == {"datasets": []}
+    make_workdir(tmp_path, REPO.parent / "shared" / "data", {})
+    proc = run_snakemake(tmp_path, "--dry-run", "--cores", "1", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    plan = proc.stdout + proc.stderr
+    assert "method=gatys" in plan and "method=dtp_lc1_5" in plan
+    assert "method=swapping_ae" not in plan

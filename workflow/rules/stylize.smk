@@ -23,9 +23,11 @@ BATCHED_METHODS = [m for m in config["methods"] if BATCH_PAIRS > 1 and METHOD_RE
 
 
 def method_datasets(method):
-    """The datasets `method` runs on: its own `datasets:` list, else `benchmark_datasets`."""
-    wanted = (config["methods"].get(method) or {}).get("datasets") or config.get(
-        "benchmark_datasets", ["photo-r", "celeba-hq", "ffhq"])
+    """The datasets `method` runs on: its own `datasets:` list, else `benchmark_datasets`. An empty
+    list turns the method off: config files overlay each other, so an entry cannot be deleted."""
+    wanted = (config["methods"].get(method) or {}).get("datasets")
+    if wanted is None:
+        wanted = config.get("benchmark_datasets", ["photo-r", "celeba-hq", "ffhq"])
     return [dataset for dataset in DATASETS.names if dataset in wanted]
 
 
