@@ -277,13 +277,17 @@ def notes_markdown(df: pd.DataFrame, table: pd.DataFrame) -> str:
         lines.append(f"- {spec.label} ({name}): {spec.description}; compares the output with the "
                      f"{spec.reference}; {spec.direction} is better")
     pieapp = df.get("pieapp_status")
+    pieapp_reason = None
     if pieapp is not None and (pieapp == "unavailable").any():
-        reason = df.loc[pieapp == "unavailable", "pieapp_reason"].iloc[0]
-        lines.append(f"- PE is unavailable: {reason}")
+        pieapp_reason = df.loc[pieapp == "unavailable", "pieapp_reason"].iloc[0]
+        lines.append(f"- PE: {pieapp_reason}")
     lines.append("- a cell without a number says why (unavailable / failed / not run); the notes column gives the reason")
     for _, row in table.iterrows():
-        if row["notes"]:
-            lines.append(f"- {row['label']}: {row['notes']}")
+        note = row["notes"]
+        if note and pieapp_reason:  # said once above; the CSV's notes keep it in full
+            note = note.replace(pieapp_reason, "unavailable (PieAPP weights, above)")
+        if note:
+            lines.append(f"- {row['label']}: {note}")
     return "\n".join(lines) + "\n"
 
 

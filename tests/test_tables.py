@@ -69,7 +69,9 @@ def test_unavailable_pieapp_is_written_as_such_with_the_reason(run):
     assert t1.loc["identity", "Photo-R PE"] == "unavailable"
     assert t1.loc["identity", "Photo-R PE n"] == 0
     assert "needs PieAPPv0.1.pth" in t1.loc["identity", "notes"]
-    assert "PE is unavailable: unavailable: needs PieAPPv0.1.pth" in run["md"]
+    assert "- PE: unavailable: needs PieAPPv0.1.pth" in run["md"]
+    assert run["md"].count("needs PieAPPv0.1.pth") == 1  # said once, not once per method
+    assert "Identity (content): Photo-R PE" in run["md"] and "(PieAPP weights, above)" in run["md"]
     assert "SSIM convention: SSIM (piq" in run["md"]
     vs = run["tables"]["table1_vs_paper"]
     row = vs[(vs["method"] == FULL_MODEL) & (vs["dataset"] == "Photo-R") & (vs["metric"] == "PE")].iloc[0]
