@@ -3,6 +3,7 @@ optional stopping rule (DTPConfig.stop_tolerance) would save and cost.
 
     python benchmarks/convergence.py                       # 3 pairs, 128x128, 1000 iterations, every 50
     python benchmarks/convergence.py --size 64 --iterations 300 --every 25 --pairs demo
+    python benchmarks/convergence.py --iterations 500 --only dpst-1 celeb-0
 
 Writes benchmarks/out/convergence.csv (pair, iteration, metrics) and docs/convergence.png, and
 prints the stopping rule's table: for each tolerance, the iteration it stops at, the share of the
@@ -100,12 +101,14 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--every", type=int, default=50)
     parser.add_argument("--pairs", choices=["benchmark", "demo"], default="benchmark")
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARK_PAIRS), help="a subset of the benchmark pairs")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "convergence.png")
     args = parser.parse_args()
     snapshots = tuple(sorted({0, *range(args.every - 1, args.iterations, args.every), args.iterations - 1}))
     config = DTPConfig(size=args.size, iterations=args.iterations, snapshots=snapshots)
     pairs = (demo_pairs(args.size) if args.pairs == "demo" else
-             {n: load_pair(SHARED / c, SHARED / s, size=args.size) for n, (c, s) in BENCHMARK_PAIRS.items()})
+             {n: load_pair(SHARED / c, SHARED / s, size=args.size) for n, (c, s) in BENCHMARK_PAIRS.items()
+              if not args.only or n in args.only})
     scorer = Scorer({"enabled": list(METRICS)})
     rows, results = [], {}
     for name, (content, style) in pairs.items():

@@ -7,6 +7,7 @@
     python benchmarks/speed.py --batch 1 2 4 --sizes 64 --iterations 10            # pairs per hour vs B
     python benchmarks/speed.py --scaling docs/scaling.png --sizes 128 256 512 1024 --iterations 3
         # faithful (correlation on a 64x64 grid) against high resolution (full grid, streamed): table + plot
+    python benchmarks/speed.py --scaling docs/scaling.png --sizes 256 --merge   # re-measure one size only
 
 Each size runs in its own process, so that peak RSS is that size's alone. Seconds per iteration is
 the median over the iterations after the first two (warm-up). The split times each part's forward
@@ -265,6 +266,8 @@ def main() -> int:
     parser.add_argument("--run", type=int, metavar="N", help="time one whole stylize run of N iterations per size")
     parser.add_argument("--batch", type=int, nargs="+", metavar="B", help="pairs per hour for these batch sizes")
     parser.add_argument("--scaling", type=Path, metavar="PNG", help="faithful vs high-resolution mode per size, plotted")
+    parser.add_argument("--merge", action="store_true",
+                        help="--scaling: keep the points of other sizes from the PNG's .json, measure only --sizes")
     parser.add_argument("--highres-grid", type=int, default=0,
                         help="--scaling: the high-resolution mode's correlation grid cap (0: the full level-3 map)")
     parser.add_argument("--reference", action="store_true", help="time the plain reference path (tests/reference_dtp.py)")
@@ -300,7 +303,11 @@ def main() -> int:
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     if args.scaling:
-        rows = {}
+        # Every measured point is kept in a JSON file beside the plot, so that one point can be
+        # re-measured (--merge --sizes 256) without redoing the sizes that take an hour.
+        store = args.scaling.with_suffix(".json")
+        kept = json.loads(store.read_text()) if args.merge and store.exists() else []
+        rows = {(r["size"], r["mode"]): r for r in kept if r["size"] not in args.sizes}
         print("| size | mode | s/iter | peak RSS MiB | peak GPU MiB |\n|---|---|---|---|---|")
         for size in args.sizes:
             cap = args.highres_grid
@@ -314,8 +321,15 @@ def main() -> int:
                 if row:
                     print(f"| {size} | {mode} | {row['s_per_iter']:.2f} | {row['peak_rss_mib']:.0f} | "
                           f"{row.get('peak_gpu_mib', 0):.0f} |", flush=True)
-        plot_scaling(rows, args.sizes, args.scaling, args.device)
-        print(f"wrote {args.scaling}")
+        measured = [{"size": size, "mode": mode, **row} for (size, mode), row in sorted(rows.items()) if row]
+        store.write_text(json.dumps(measured, indent=1) + "\n")
+        sizes = sorted({size for size, _ in rows})
+        if args.merge:
+            print("all points (kept ones included):\n" + "\n".join(
+                f"| {r['size']} | {r['mode']} | {r['s_per_iter']:.2f} | {r['peak_rss_mib']:.0f} | "
+                f"{r.get('peak_gpu_mib', 0):.0f} |" for r in measured))
+        plot_scaling(rows, sizes, args.scaling, args.device)
+        print(f"wrote {args.scaling} and {store}")
         return 0
     if args.run:
         for size in args.sizes:
