@@ -229,6 +229,10 @@ def peak_throughput(device: torch.device) -> dict:
     return {"conv3x3_gflops": conv_flop / conv_s / 1e9, "gemm_gflops": 2 * 4096 * 2304 * 4096 / gemm_s / 1e9}
 
 
+def scaling_line(size: int, mode: str, row: dict) -> str:
+    return f"| {size} | {mode} | {row['s_per_iter']:.2f} | {row['peak_rss_mib']:.0f} | {row.get('peak_gpu_mib', 0):.0f} |"
+
+
 def plot_scaling(rows: dict, sizes: list[int], path: Path, device: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -319,15 +323,12 @@ def main() -> int:
                     rows[(size, mode)] = child(size, "--no-split", "--set", f"corr_size={corr_size}")
                 row = rows[(size, mode)]
                 if row:
-                    print(f"| {size} | {mode} | {row['s_per_iter']:.2f} | {row['peak_rss_mib']:.0f} | "
-                          f"{row.get('peak_gpu_mib', 0):.0f} |", flush=True)
+                    print(scaling_line(size, mode, row), flush=True)
         measured = [{"size": size, "mode": mode, **row} for (size, mode), row in sorted(rows.items()) if row]
         store.write_text(json.dumps(measured, indent=1) + "\n")
         sizes = sorted({size for size, _ in rows})
         if args.merge:
-            print("all points (kept ones included):\n" + "\n".join(
-                f"| {r['size']} | {r['mode']} | {r['s_per_iter']:.2f} | {r['peak_rss_mib']:.0f} | "
-                f"{r.get('peak_gpu_mib', 0):.0f} |" for r in measured))
+            print("all points (kept ones included):\n" + "\n".join(scaling_line(r["size"], r["mode"], r) for r in measured))
         plot_scaling(rows, sizes, args.scaling, args.device)
         print(f"wrote {args.scaling} and {store}")
         return 0

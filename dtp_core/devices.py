@@ -80,7 +80,8 @@ def return_freed_memory_promptly() -> None:
     glibc raises its mmap threshold after each large free (up to 32 MB), after which the
     activation-sized tensors of every iteration are carved from the heap and its high-water mark
     stays resident. Pinning the threshold at 128 KiB keeps peak RSS near the live tensors
-    (DTP at 256x256 on the CPU: 2.4 instead of 3.4 GB, for ~10% more time in page faults).
+    (DTP at 256x256 on the CPU: 2.4 instead of 3.2-3.3 GiB, for 20-35% more time in page
+    faults; docs/benchmarks.md).
     DTP_MALLOC_DEFAULT=1 keeps glibc's behaviour (faster, more memory). No effect off glibc.
     """
     if not sys.platform.startswith("linux") or os.environ.get("DTP_MALLOC_DEFAULT") == "1":
