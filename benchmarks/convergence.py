@@ -5,9 +5,10 @@ optional stopping rule (DTPConfig.stop_tolerance) would save and cost.
     python benchmarks/convergence.py --size 64 --iterations 300 --every 25 --pairs demo
     python benchmarks/convergence.py --iterations 500 --only dpst-1 celeb-0
 
-Writes benchmarks/out/convergence.csv (pair, iteration, metrics) and docs/convergence.png, and
-prints the stopping rule's table: for each tolerance, the iteration it stops at, the share of the
-run it saves, and how the metrics at that point differ from the full run's.
+Writes benchmarks/out/convergence.csv (pair, iteration, metrics), benchmarks/out/convergence_losses.csv
+(every iteration's loss terms) and docs/convergence.png, and prints the stopping rule's table: for
+each tolerance, the iteration it stops at, the share of the run it saves, and how the metrics at that
+point differ from the full run's. `--table-only` prints that table again from the two CSV files.
 """
 
 from __future__ import annotations
@@ -54,13 +55,17 @@ def run_pair(name, content, style, config, scorer) -> list[dict]:
     return rows, result
 
 
-def stopping_table(results: dict, rows: list[dict], config: DTPConfig, tolerances) -> list[str]:
+TOLERANCES = (0.1, 0.05, 0.02, 0.01)
+
+
+def stopping_table(losses: dict[str, list[dict]], rows: list[dict], config: DTPConfig, tolerances) -> list[str]:
+    """`losses`: pair -> every iteration's loss terms (trainer.LOSS_TERMS); `rows`: the scored snapshots."""
     lines = ["| tolerance | pair | stops at | iterations saved | SSIM change | Gram change | Hist change |",
              "|---|---|---|---|---|---|---|"]
     for tolerance in tolerances:
         rule = config.replace(stop_tolerance=tolerance)
-        for name, result in results.items():
-            history = [torch.tensor([row[k] for k in trainer.LOSS_TERMS]) for row in result.losses]
+        for name, pair_losses in losses.items():
+            history = [torch.tensor([float(row[k]) for k in trainer.LOSS_TERMS]) for row in pair_losses]
             stop = next((i + 1 for i in range(len(history)) if trainer.should_stop(history[: i + 1], rule)), None)
             if stop is None:
                 lines.append(f"| {tolerance} | {name} | never | 0 | 0 | 0 | 0 |")
@@ -103,7 +108,17 @@ def main() -> int:
     parser.add_argument("--pairs", choices=["benchmark", "demo"], default="benchmark")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARK_PAIRS), help="a subset of the benchmark pairs")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "convergence.png")
+    parser.add_argument("--table-only", action="store_true", help="the stopping table from the last run's CSV files")
     args = parser.parse_args()
+    out = REPO / "benchmarks" / "out"
+    if args.table_only:
+        rows = [{k: (v if k == "pair" else float(v) if v else float("nan")) for k, v in r.items()}
+                for r in csv.DictReader(open(out / "convergence.csv"))]
+        losses: dict[str, list[dict]] = {}
+        for row in csv.DictReader(open(out / "convergence_losses.csv")):
+            losses.setdefault(row["pair"], []).append(row)
+        print("\n".join(stopping_table(losses, rows, DTPConfig(), TOLERANCES)))
+        return 0
     snapshots = tuple(sorted({0, *range(args.every - 1, args.iterations, args.every), args.iterations - 1}))
     config = DTPConfig(size=args.size, iterations=args.iterations, snapshots=snapshots)
     pairs = (demo_pairs(args.size) if args.pairs == "demo" else
@@ -114,15 +129,20 @@ def main() -> int:
     for name, (content, style) in pairs.items():
         pair_rows, results[name] = run_pair(name, content, style, config, scorer)
         rows += pair_rows
-    out = REPO / "benchmarks" / "out"
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "convergence.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["pair", "iteration", "total_loss", *METRICS])
         writer.writeheader()
         writer.writerows(rows)
+    losses = {name: result.losses for name, result in results.items()}
+    with open(out / "convergence_losses.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["pair", "iteration", *trainer.LOSS_TERMS])
+        writer.writeheader()
+        writer.writerows({"pair": name, "iteration": i, **{k: row[k] for k in trainer.LOSS_TERMS}}
+                         for name, pair_losses in losses.items() for i, row in enumerate(pair_losses))
     plot(rows, args.plot)
-    print(f"wrote {out / 'convergence.csv'} and {args.plot}")
-    print("\n".join(stopping_table(results, rows, config, (0.02, 0.01, 0.005))))
+    print(f"wrote {out / 'convergence.csv'}, {out / 'convergence_losses.csv'} and {args.plot}")
+    print("\n".join(stopping_table(losses, rows, config, TOLERANCES)))
     return 0
 
 
