@@ -47,10 +47,21 @@ def stylize_inputs(wildcards):
     }
 
 
-def stylize_params(wildcards):
-    params = dict((config["methods"].get(wildcards.method) or {}).get("params") or {})
-    params.update(_pair_files(wildcards))
+def method_params(method, **more):
+    """The method's configured parameters (and `more`) as the job's JSON: part of the job's
+    identity, so a change re-runs this method's jobs only."""
+    params = dict((config["methods"].get(method) or {}).get("params") or {})
+    params.update(more)
     return json.dumps(params, sort_keys=True)
+
+
+def stylize_params(wildcards):
+    return method_params(wildcards.method, **_pair_files(wildcards))
+
+
+# OMP_WAIT_POLICY=PASSIVE: OpenMP threads that spin while waiting make a CPU shared with other
+# jobs (the in-process metrics, a second workflow) up to 3x slower; passive waiting costs ~nothing.
+STYLIZE_JOB = f"OMP_NUM_THREADS={{threads}} OMP_WAIT_POLICY=PASSIVE {sys.executable} -m dtp_bench.stylize_job"
 
 
 rule stylize:
@@ -66,16 +77,14 @@ rule stylize:
     benchmark:
         STYLIZE_BENCHMARK
     params:
-        method_params=stylize_params,  # part of the job's identity: a change re-runs this method only
+        method_params=stylize_params,
         png=lambda wildcards, output: output[0][: -len(".json")] + ".png",
         device=config.get("device", "auto"),
     threads: THREADS_PER_JOB
     resources:
         gpu=lambda wildcards: int(METHOD_REGISTRY.get(wildcards.method).needs_gpu),
-    # OMP_WAIT_POLICY=PASSIVE: OpenMP threads that spin while waiting make a CPU shared with other
-    # jobs (the in-process metrics, a second workflow) up to 3x slower; passive waiting costs ~nothing.
     shell:
-        f"OMP_NUM_THREADS={{threads}} OMP_WAIT_POLICY=PASSIVE {sys.executable} -m dtp_bench.stylize_job --method {{wildcards.method:q}}"
+        STYLIZE_JOB + " --method {wildcards.method:q}"
         " --content {input.content:q} --style {input.style:q} --out {params.png:q} --params {params.method_params:q}"
         " --device {params.device:q} --threads {threads} --dataset {wildcards.dataset:q} --pair-id {wildcards.pair:q}"
         " > {log:q} 2>&1"
@@ -87,16 +96,18 @@ for _method in BATCHED_METHODS:
         _pairs = DATASETS.pair_ids(_dataset)
         for _start in range(0, len(_pairs), BATCH_PAIRS):
             _group = _pairs[_start:_start + BATCH_PAIRS]
-            _first = f"results/outputs/{_dataset}/{_method}/{_group[0]}"
+            _contents = [DATASETS.resized(_dataset, p, "content", STYLIZE_SIZE) for p in _group]
+            _styles = [DATASETS.resized(_dataset, p, "style", STYLIZE_SIZE) for p in _group]
+            _outs = [f"results/outputs/{_dataset}/{_method}/{p}" for p in _group]  # + .json / .png
 
             rule:
                 name:
                     f"stylize_batch_{_dataset}_{_method}_{_start // BATCH_PAIRS}"
                 input:
-                    content=[DATASETS.resized(_dataset, p, "content", STYLIZE_SIZE) for p in _group],
-                    style=[DATASETS.resized(_dataset, p, "style", STYLIZE_SIZE) for p in _group],
+                    content=_contents,
+                    style=_styles,
                 output:
-                    [f"results/outputs/{_dataset}/{_method}/{p}.json" for p in _group],
+                    [f"{o}.json" for o in _outs],
                 log:
                     f"logs/stylize/{_dataset}/{_method}/batch-{_group[0]}.log",
                 benchmark:
@@ -104,18 +115,14 @@ for _method in BATCHED_METHODS:
                 params:
                     method=_method,
                     dataset=_dataset,
-                    method_params=json.dumps((config["methods"].get(_method) or {}).get("params") or {}, sort_keys=True),
-                    batch=" ".join(f"--content {shlex.quote(c)} --style {shlex.quote(s)} "
-                                   f"--out {shlex.quote(o[:-len('.json')] + '.png')} --pair-id {shlex.quote(p)}"
-                                   for c, s, o, p in zip(
-                                       [DATASETS.resized(_dataset, p, "content", STYLIZE_SIZE) for p in _group],
-                                       [DATASETS.resized(_dataset, p, "style", STYLIZE_SIZE) for p in _group],
-                                       [f"results/outputs/{_dataset}/{_method}/{p}.json" for p in _group], _group)),
+                    method_params=method_params(_method),
+                    batch=" ".join(f"--content {shlex.quote(str(c))} --style {shlex.quote(str(s))} "
+                                   f"--out {shlex.quote(o + '.png')} --pair-id {shlex.quote(p)}"
+                                   for c, s, o, p in zip(_contents, _styles, _outs, _group)),
                     device=config.get("device", "auto"),
                 threads: THREADS_PER_JOB
                 resources:
                     gpu=1,
                 shell:
-                    f"OMP_NUM_THREADS={{threads}} OMP_WAIT_POLICY=PASSIVE {sys.executable} -m dtp_bench.stylize_job"
-                    " --method {params.method} {params.batch} --params {params.method_params:q} --device {params.device:q}"
+                    STYLIZE_JOB + " --method {params.method} {params.batch} --params {params.method_params:q} --device {params.device:q}"
                     " --threads {threads} --dataset {params.dataset} > {log:q} 2>&1"
