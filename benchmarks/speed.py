@@ -69,11 +69,7 @@ def reference_step(nets, optimizers, content, style, config, previous):
     from reference_dtp import reference_forward
 
     total, terms, output, feature = reference_forward(nets, content, style, config, previous)
-    for opt in optimizers:
-        opt.zero_grad(set_to_none=True)
-    total.backward()
-    for opt in optimizers:
-        opt.step()
+    trainer.descend(optimizers, total)
     return feature
 
 

@@ -26,7 +26,7 @@ from .config import DTPConfig
 from .images import normalize
 from .method import StylizeResult
 from .records import Meter
-from .trainer import (LOSS_TERMS, Networks, to_rgb, build_networks, check_same_shape, decoder_noise, forward,
+from .trainer import (LOSS_TERMS, Networks, to_rgb, build_networks, check_same_shape, decoder_noise, descend, forward,
                       loss_rows, prepare_run, run_facts)
 
 
@@ -81,11 +81,7 @@ def stylize_many(contents: list[torch.Tensor], styles: list[torch.Tensor], *, co
         for iteration in bar:
             out = first(stacked, x_content, x_style) if previous is None else later(stacked, x_content, x_style, previous)
             total, terms, output, warped_image, previous = out
-            for optimizer in optimizers:
-                optimizer.zero_grad(set_to_none=True)
-            total.sum().backward()  # the pairs share no weights: each gets its own gradient
-            for optimizer in optimizers:
-                optimizer.step()
+            descend(optimizers, total.sum())  # the pairs share no weights: each gets its own gradient
             previous = previous.detach()
             history.append(terms.detach())
             if iteration in config.snapshots:

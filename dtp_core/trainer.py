@@ -151,15 +151,20 @@ def make_optimizers(nets: Networks, config: DTPConfig) -> list[torch.optim.Optim
     return [torch.optim.Adam(m.parameters(), lr=config.lr, betas=config.betas) for m in modules]
 
 
+def descend(optimizers: list[torch.optim.Optimizer], loss: torch.Tensor) -> None:
+    """One backward of `loss`, then every optimiser steps (the encoder's and the decoder's)."""
+    for optimizer in optimizers:
+        optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    for optimizer in optimizers:
+        optimizer.step()
+
+
 def train_step(nets: Networks, optimizers: list[torch.optim.Optimizer], content: torch.Tensor, style: torch.Tensor,
                config: DTPConfig, previous_output_feature: torch.Tensor | None) -> Step:
     """One iteration: forward, one backward of the total loss, both optimisers step."""
     step = forward(nets, content, style, config, previous_output_feature)
-    for optimizer in optimizers:
-        optimizer.zero_grad(set_to_none=True)
-    step.total.backward()
-    for optimizer in optimizers:
-        optimizer.step()
+    descend(optimizers, step.total)
     return step
 
 
