@@ -138,11 +138,11 @@ def _download_once(url: str, destination: Path, expected: Expected, fixes: Fixes
                 size += len(chunk)
         if declared is not None and declared.isdigit() and size != int(declared):
             raise _Transient(f"truncated: {size} of {declared} bytes")
-        problem = expected.problem(digest.hexdigest(), size)
-        if problem is not None and expected.bytes is not None and size < expected.bytes:
-            raise _Transient(problem)
-        check(url, digest.hexdigest(), size, expected, destination, fixes)
-    return digest.hexdigest(), size
+        sha256 = digest.hexdigest()
+        if expected.bytes is not None and size < expected.bytes:  # a short body: worth another try
+            raise _Transient(expected.problem(sha256, size))
+        check(url, sha256, size, expected, destination, fixes)
+    return sha256, size
 
 
 def _open(url: str, fixes: Fixes, timeout_s: float):
