@@ -68,9 +68,9 @@ def reference_step(nets, optimizers, content, style, config, previous):
     sys.path.insert(0, str(REPO / "tests"))
     from reference_dtp import reference_forward
 
-    total, terms, output, feature = reference_forward(nets, content, style, config, previous)
-    trainer.descend(optimizers, total)
-    return feature
+    step = reference_forward(nets, content, style, config, previous)
+    trainer.descend(optimizers, step.total)
+    return step.output_feature
 
 
 def benchmark_networks(config: DTPConfig, device: torch.device) -> tuple[trainer.Networks, str]:

@@ -70,27 +70,56 @@ def contrastive_loss(content: torch.Tensor, output: torch.Tensor, *, temperature
         return F.cross_entropy(logits, target)
 
 
-def nearest_neighbour_style_loss(style: torch.Tensor, output: torch.Tensor, *, distance: str = "cosine") -> torch.Tensor:
+STYLE_DISTANCES = ("cosine", "squared_l2")
+
+
+def _style_vectors(style: torch.Tensor, output: torch.Tensor, distance: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """fp32 vectors as the distance compares them: centred and L2-normalised for "cosine", raw otherwise."""
+    if distance not in STYLE_DISTANCES:
+        raise ValueError(f"unknown style distance {distance!r}; choose one of {', '.join(STYLE_DISTANCES)}")
+    style, output = style.float(), output.float()
+    if distance == "cosine":
+        style, output = center_l2_normalize(style, dim=-1), center_l2_normalize(output, dim=-1)
+    return style, output
+
+
+def _nearest(style: torch.Tensor, output: torch.Tensor, distance: str) -> torch.Tensor:
+    with torch.no_grad():
+        if distance == "cosine":
+            return (output @ style.t()).argmax(dim=1)
+        return torch.cdist(output, style).argmin(dim=1)
+
+
+def nearest_style_patches(style: torch.Tensor, output: torch.Tensor, *, distance: str = "cosine") -> torch.Tensor:
+    """For each output vector (P, D), the index of its nearest style vector (Q, D): (P,), no gradient.
+
+    A ranking, so it is made in fp32 under autocast. Where two style vectors are nearly as near, the
+    choice can differ between two kernels that round differently (another CPU, another thread count).
+    """
+    with torch.autocast(device_type=style.device.type, enabled=False):
+        return _nearest(*_style_vectors(style, output, distance), distance)
+
+
+def nearest_neighbour_style_loss(style: torch.Tensor, output: torch.Tensor, *, distance: str = "cosine",
+                                 nearest: torch.Tensor | None = None) -> torch.Tensor:
     """Each output patch against its nearest style patch among the sampled ones, (P, D) each.
 
     "cosine" (the authors' code): vectors centred and L2-normalised, nearest by cosine,
     loss = mean(1 - cos). "squared_l2" (the paper's Eq. 14): nearest by squared L2 distance of
-    the raw patches, loss = mean squared L2 distance.
+    the raw patches, loss = mean squared L2 distance. `nearest`: the choice of
+    `nearest_style_patches`, when the caller has made it already (a test replays one path's
+    choice in another); by default it is made here.
     """
-    with torch.autocast(device_type=style.device.type, enabled=False):  # fp32: the nearest neighbour is a ranking
-        style, output = style.float(), output.float()
+    with torch.autocast(device_type=style.device.type, enabled=False):
+        style, output = _style_vectors(style, output, distance)
+        if nearest is None:
+            nearest = _nearest(style, output, distance)
+        # index_select, not style[nearest]: its backward (index_add) is deterministic on the CPU,
+        # advanced indexing's (index_put with accumulate) is not.
+        picked = style.index_select(0, nearest)
         if distance == "cosine":
-            style, output = center_l2_normalize(style, dim=-1), center_l2_normalize(output, dim=-1)
-            with torch.no_grad():
-                nearest = (output @ style.t()).argmax(dim=1)
-            # index_select, not style[nearest]: its backward (index_add) is deterministic on the CPU,
-            # advanced indexing's (index_put with accumulate) is not.
-            return (1.0 - (output * style.index_select(0, nearest)).sum(dim=-1)).mean()
-        if distance == "squared_l2":
-            with torch.no_grad():
-                nearest = torch.cdist(output, style).argmin(dim=1)
-            return (output - style.index_select(0, nearest)).pow(2).sum(dim=-1).mean()
-    raise ValueError(f"unknown style distance {distance!r}")
+            return (1.0 - (output * picked).sum(dim=-1)).mean()
+        return (output - picked).pow(2).sum(dim=-1).mean()
 
 
 def cycle_loss(style_reconstruction: torch.Tensor, style: torch.Tensor,

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 os.environ["DTP_OFFLINE"] = "1"
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# Two threads, as on CI; DTP_TEST_THREADS=1 checks that no result depends on the thread count.
+torch.set_num_threads(int(os.environ.get("DTP_TEST_THREADS", min(2, os.cpu_count() or 1))))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()

@@ -3,11 +3,16 @@
 Kept as the yardstick for the fast path in `dtp_core.trainer.forward`: separate encoder passes for
 content and style, each warp recomputing its own softmax, whole maps unfolded before the patches
 are picked, three separate decoder calls. Same maths, none of the speed-ups.
+
+The style loss's nearest neighbour is an argmax, which two kernels that round differently may
+settle otherwise at a near-tie: `reference_forward` can be handed another path's choices (`nearest`)
+and then reports how far below its own best each of them was (`nearest_gaps`).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -60,14 +65,31 @@ def nce(content, output, temperature, diagonal):
     return F.cross_entropy(logits, torch.zeros(content.shape[0], dtype=torch.long))
 
 
-def wta(style, output):
+def wta(style, output, nearest=None):
+    """(loss, gap): `gap` is how much lower, per patch, the cosine of the `nearest` given is than
+    that of this path's own argmax (zero where they agree; no gap when none is given)."""
     style, output = center_l2(style, 1), center_l2(output, 1)
-    _, argmax = F.softmax(torch.mm(output, style.t()) / 0.05, dim=-1).max(dim=-1)
-    return (1 - (output * style[argmax]).sum(dim=1)).mean()
+    similarity = torch.mm(output, style.t())
+    _, argmax = F.softmax(similarity / 0.05, dim=-1).max(dim=-1)
+    gap = None
+    if nearest is not None:
+        rows = torch.arange(similarity.shape[0])
+        gap = (similarity[rows, argmax] - similarity[rows, nearest]).detach()
+        argmax = nearest
+    return (1 - (output * style[argmax]).sum(dim=1)).mean(), gap
 
 
-def reference_forward(nets, content, style, cfg, previous):
-    """Returns (total, [total, content, style, cycle], output, output level-3 feature)."""
+class ReferenceStep(NamedTuple):
+    total: torch.Tensor
+    terms: list[float]              # total, content, style, cycle
+    output: torch.Tensor
+    output_feature: torch.Tensor    # level 3, detached
+    nearest_gaps: list[torch.Tensor] | None  # per style level, when `nearest` was given
+
+
+def reference_forward(nets, content, style, cfg, previous, nearest=None) -> ReferenceStep:
+    """One iteration. `nearest`: the style loss's nearest-patch indices, one tensor per level, to
+    use instead of this path's own argmax."""
     c_feats = nets.encoder(content, levels=5)
     s_feats = nets.encoder(style, levels=5)
     f_c = c_feats[2]
@@ -94,10 +116,12 @@ def reference_forward(nets, content, style, cfg, previous):
     ids = [torch.randperm(f.shape[-2] * f.shape[-1], generator=nets.positions)[: cfg.num_patches] for f in o_feats]
     content_loss = sum(cfg.content_weights[i] * nce(*sample(c_feats[i], o_feats[i], ids[i]), cfg.tau_nce, cfg.nce_diagonal)
                        for i in range(3))
-    style_loss = 0.0
+    style_loss, gaps = 0.0, []
     for i in range(5):
         kernel = 3 if i < 4 else None
-        style_loss = style_loss + cfg.style_weights[i] * wta(*sample(s_feats[i], o_feats[i], ids[i], kernel))
+        loss, gap = wta(*sample(s_feats[i], o_feats[i], ids[i], kernel), None if nearest is None else nearest[i])
+        style_loss = style_loss + cfg.style_weights[i] * loss
+        gaps.append(gap)
     total = cfg.lambda_c * content_loss + (1 - cfg.lambda_c) * style_loss + cycle
     terms = [total.item(), content_loss.item(), style_loss.item(), (cycle / cfg.lambda_cyc).item()]
-    return total, terms, output, o_feats[2].detach()
+    return ReferenceStep(total, terms, output, o_feats[2].detach(), None if nearest is None else gaps)
