@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import paper
+from .delivered import split_delivered
 from .metrics import METRICS
 
 # The paper's datasets, each pooled from one or more of ours (config: report.table1_datasets).
@@ -37,10 +38,17 @@ def _registry():
 
 
 def method_info(name: str, registry=None) -> dict:
-    spec = (registry if registry is not None else _registry()).get(name)
+    """Label, kind and paper row of a method, or of its delivered variant `<method>@<size>` (the
+    deliver stage's: its own row, labelled with the size, never one of the paper's rows)."""
+    method, delivered_at = split_delivered(name)
+    spec = (registry if registry is not None else _registry()).get(method)
     if spec is None:
         return {"method": name, "label": name, "kind": "unknown", "paper_row": None, "description": ""}
-    return {"method": name, "label": spec.table_label or name, "kind": spec.kind, "paper_row": spec.paper_row,
+    label = spec.table_label or method
+    if delivered_at:
+        return {"method": name, "label": f"{label}, delivered at {delivered_at}", "kind": spec.kind,
+                "paper_row": None, "description": f"{spec.description} (working-size output upsampled: dtp_core.fullres)"}
+    return {"method": name, "label": label, "kind": spec.kind, "paper_row": spec.paper_row,
             "description": spec.description}
 
 
@@ -131,7 +139,8 @@ def _sort_key(info: dict, registry=None):
     """By kind (KIND_ORDER), then in the registry's order (the paper's, for DTP and its ablations)."""
     names = list(registry if registry is not None else _registry())
     kind = KIND_ORDER.index(info["kind"]) if info["kind"] in KIND_ORDER else len(KIND_ORDER)
-    return (kind, names.index(info["method"]) if info["method"] in names else len(names), info["method"])
+    method = split_delivered(info["method"])[0]  # a delivered variant right after its method
+    return (kind, names.index(method) if method in names else len(names), info["method"])
 
 
 # ------------------------------------------------------------------------------------ table_full

@@ -1,6 +1,6 @@
 """`dtp`: the command-line tool for one pair.
 
-    dtp stylize CONTENT STYLE -o OUT.png [--size 256] [--iterations 1000] [--preset dtp_lc1_5] ...
+    dtp stylize CONTENT STYLE -o OUT.png [--size 256] [--iterations 1000] [--preset dtp_lc1_5] [--full-res] ...
     dtp presets        list the named presets (the paper's settings and the Fig. 5 ablations)
     dtp backbone       say which backbone weights a run would use, and why
 
@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preset", default="dtp_lc1_5", choices=sorted(PRESETS), help="named setting (default: %(default)s)")
     run.add_argument("--size", type=int, help="resize both images to SIZE x SIZE (default 256)")
     run.add_argument("--keep-aspect", action="store_true", help="long side = SIZE, aspect ratio kept")
+    run.add_argument("--full-res", action="store_true",
+                     help="train at SIZE, deliver at the content's own size and orientation (edge-aware local "
+                          "affine upsampling; OUT.working.png keeps the working-size result)")
     run.add_argument("--iterations", type=int, help="test-time training iterations (default 1000)")
     run.add_argument("--lambda-c", type=float, help="content weight lambda_c in [0, 1] (default 1/5)")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
@@ -97,7 +100,8 @@ def config_from_args(args: argparse.Namespace) -> DTPConfig:
 
 
 def _stylize(args: argparse.Namespace) -> int:
-    from .trainer import stylize  # deferred: keeps `dtp --help` fast
+    from .fullres import deliver_full_res, load_full_size  # deferred: keeps `dtp --help` fast
+    from .trainer import stylize
 
     if args.output.suffix.lower() != ".png":
         raise ConfigError("--output", f"{args.output} must end in .png", "e.g. -o result.png")
@@ -107,10 +111,14 @@ def _stylize(args: argparse.Namespace) -> int:
         print(f"note: {resolved.note}", file=sys.stderr)
     content, style = load_pair(args.content, args.style, size=config.size, keep_aspect=config.keep_aspect)
     result = stylize(content, style, config=config, device=args.device, progress=args.progress, resolved=resolved)
+    if args.full_res:
+        result = deliver_full_res(result, content, load_full_size(args.content))
     sidecar = save_result(result, args.output, extra_facts={
         "preset": args.preset, "content_file": str(args.content), "style_file": str(args.style)})
+    delivered = f", delivered at {sidecar['full_res']['output_shape']} in {sidecar['full_res']['seconds']:.1f} s" \
+        if args.full_res else ""
     print(f"wrote {args.output} ({sidecar['seconds']:.1f} s, {sidecar['seconds_per_iteration']:.3f} s/it, "
-          f"peak RSS {sidecar['peak_rss_mib']:.0f} MiB, {sidecar['device']})", file=sys.stderr)
+          f"peak RSS {sidecar['peak_rss_mib']:.0f} MiB, {sidecar['device']}{delivered})", file=sys.stderr)
     return 0
 
 

@@ -92,3 +92,24 @@ def return_freed_memory_promptly() -> None:
         return
     M_MMAP_THRESHOLD = -3
     libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+
+
+# The instruction-set extensions that decide which CPU kernels run (and so the speed, and the last
+# bits of a result): every benchmark figure names them.
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
+
+
+def cpu_model_and_flags() -> str:
+    """'AMD EPYC (avx2 fma)': the CPU's model name (as `lscpu` prints it) and its vector flags."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model == "unknown CPU":
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        return model
+    return f"{model} ({' '.join(flag for flag in CPU_FLAGS if flag in flags) or 'no AVX2'})"

@@ -20,6 +20,7 @@ def _config(name: str) -> dict:
 def test_method_enum_is_the_registry():
     schema = yaml.safe_load(open(SCHEMA))
     assert schema["properties"]["methods"]["propertyNames"]["enum"] == list(METHODS)
+    assert schema["properties"]["delivery"]["properties"]["methods"]["items"]["enum"] == list(METHODS)
 
 
 def test_paper_config_runs_every_registered_method_and_validates():

@@ -15,7 +15,8 @@ STYLIZE_BENCHMARK = globals().get("STYLIZE_BENCHMARK", "results/benchmarks/styli
 
 def evaluation_jobs():
     """(dataset, method, pair) for every configured method on every configured dataset it runs on."""
-    return [(dataset, method, pair) for method in config["methods"] for dataset in method_datasets(method)
+    runs = [(method, method) for method in config["methods"]] + delivered_methods()
+    return [(dataset, name, pair) for name, method in runs for dataset in method_datasets(method)
             for pair in DATASETS.pair_ids(dataset)]
 
 

@@ -66,8 +66,8 @@ STYLIZE_JOB = f"OMP_NUM_THREADS={{threads}} OMP_WAIT_POLICY=PASSIVE {sys.executa
 
 rule stylize:
     wildcard_constraints:
-        # methods run in batches have their own rules (below)
-        method="(?!(" + "|".join(BATCHED_METHODS) + ")$)[^/]+" if BATCHED_METHODS else "[^/]+",
+        # methods run in batches have their own rules (below); <method>@<size> is the deliver stage's
+        method="(?!(" + "|".join(BATCHED_METHODS) + ")$)[^/@]+" if BATCHED_METHODS else "[^/@]+",
     input:
         unpack(stylize_inputs),
     output:

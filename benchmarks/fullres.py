@@ -1,0 +1,119 @@
+"""Full-resolution delivery (dtp_core.fullres): its quality against training at the larger size, its cost.
+
+    python benchmarks/fullres.py --quality RUNS   # RUNS/<name>_256.png and <name>_512.png (+ .json) from `dtp stylize`
+    python benchmarks/fullres.py --cost           # seconds and peak RSS to deliver 1, 12, 40 megapixels
+
+--quality scores, per pair, DTP trained at 512 directly against DTP trained at 256 and carried to
+512 by (a) bilinear resizing and (b) the local affine upsampler: SSIM and LPIPS against the 512
+content, Gram and histogram distances to the 512 style (the workflow's own scorer). The runs come
+from `dtp stylize C S -o RUNS/<name>_<size>.png --size <size> --iterations N` (same N for both).
+--cost runs each size in a fresh process so that its peak RSS is its own. Prints markdown; names the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from dtp_bench.metrics.scorer import Scorer  # noqa: E402
+from dtp_core.devices import cpu_model_and_flags  # noqa: E402
+from dtp_core.images import load_image, resize, to_tensor  # noqa: E402
+from dtp_core.upsample import UpsamplerConfig, upsample  # noqa: E402
+
+METRICS = ("ssim", "lpips", "gram", "histogram")
+COST_SIZES = {"1 MP": (864, 1152), "12 MP": (3000, 4000), "40 MP": (5472, 7296)}
+
+
+def _at(path: str, size: int) -> torch.Tensor:
+    return to_tensor(resize(load_image(path), (size, size)))
+
+
+def quality(runs: Path) -> list[dict]:
+    scorer = Scorer({"enabled": list(METRICS)})
+    rows = []
+    for small_png in sorted(runs.glob("*_256.png")):
+        name = small_png.stem[: -len("_256")]
+        large_png = runs / f"{name}_512.png"
+        sidecar = json.loads(small_png.with_suffix(".json").read_text())
+        content_512, style_512 = _at(sidecar["content_file"], 512), _at(sidecar["style_file"], 512)
+        content_256 = _at(sidecar["content_file"], 256)
+        small = to_tensor(load_image(small_png))
+        start = time.perf_counter()
+        carried = upsample(content_256, small, content_512, UpsamplerConfig())
+        seconds = time.perf_counter() - start
+        candidates = {"direct 512": to_tensor(load_image(large_png)),
+                      "256 + bilinear": F.interpolate(small, size=(512, 512), mode="bilinear").clamp(0, 1),
+                      "256 + local affine": carried}
+        for label, image in candidates.items():
+            scores = scorer.score(image, content_512, style_512)
+            rows.append({"pair": name, "output": label, "iterations": sidecar["parameters"]["iterations"],
+                         **{m: scores[m]["value"] for m in METRICS},
+                         "upsample_s": round(seconds, 3) if "affine" in label else None})
+    return rows
+
+
+def cost_child(height: int, width: int) -> dict:
+    """One delivery from a 256x256 working result to height x width, in this process."""
+    import resource
+
+    torch.set_num_threads(2)
+    generator = torch.Generator().manual_seed(0)
+    content_small = torch.rand(1, 3, 256, 256, generator=generator)
+    output_small = (content_small * 0.8 + 0.1).clamp(0, 1)
+    content_full = F.interpolate(content_small, size=(height, width), mode="bilinear").clamp(0, 1)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        upsample(content_small, output_small, content_full, UpsamplerConfig())
+        times.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": min(times), "peak_rss_mib": peak, "input_rss_mib": before}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quality", type=Path, metavar="RUNS")
+    parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(cost_child(*args.child)))
+        return 0
+    print(f"CPU: {cpu_model_and_flags()}, torch {torch.__version__}, 2 threads")
+    if args.quality:
+        rows = quality(args.quality)
+        print("\n| pair | output | iterations | SSIM (content) | LPIPS (content) | Gram (style) | histogram (style) |")
+        print("|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['pair']} | {r['output']} | {r['iterations']} | {r['ssim']:.4f} | {r['lpips']:.4f} | "
+                  f"{r['gram']:.4f} | {r['histogram']:.4f} |")
+        print("\nmean over pairs:")
+        for label in dict.fromkeys(r["output"] for r in rows):
+            chosen = [r for r in rows if r["output"] == label]
+            means = {m: sum(r[m] for r in chosen) / len(chosen) for m in METRICS}
+            print(f"| {label} | " + " | ".join(f"{means[m]:.4f}" for m in METRICS) + " |")
+    if args.cost:
+        print("\n| output | pixels | seconds (best of 3) | peak RSS | of which the inputs |")
+        print("|---|---|---|---|---|")
+        for label, (height, width) in COST_SIZES.items():
+            out = subprocess.run([sys.executable, __file__, "--child", str(height), str(width)], capture_output=True,
+                                 text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"| {label} ({width}x{height}) | {height * width / 1e6:.1f} M | {r['seconds']:.2f} | "
+                  f"{r['peak_rss_mib']:.0f} MiB | {r['input_rss_mib']:.0f} MiB |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
