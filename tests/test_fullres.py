@@ -89,3 +89,14 @@ def test_workflow_scores_delivered_outputs_as_rows_of_their_own(tmp_path):
     assert json.loads(wct.read_text())["status"] == "unavailable"
     table = (tmp_path / "results/table_full.csv").read_text()
     assert "delivered at long96" in table
+
+
+def test_delivering_a_method_the_config_does_not_run_is_refused_up_front(tmp_path):
+    make_workdir(tmp_path, shared("."), {
+        "methods": {"reinhard": {}},
+        "datasets": {"names": ["photo-r"], "limit": 1, "sizes": ["32x32"]},
+        "delivery": {"size": "64x64", "methods": ["reinhard", "gatys"]},
+    })
+    run = run_snakemake(tmp_path, "--cores", "1", "--dry-run")
+    assert run.returncode != 0
+    assert "delivery.methods: gatys is not under `methods:`" in run.stdout + run.stderr

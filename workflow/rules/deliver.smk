@@ -12,7 +12,11 @@ from dtp_bench.delivered import delivered_name
 
 DELIVERY = config.get("delivery") or {}
 DELIVERY_SIZE = DELIVERY.get("size")
-DELIVERY_METHODS = [m for m in DELIVERY.get("methods", []) if m in config["methods"]] if DELIVERY_SIZE else []
+DELIVERY_METHODS = DELIVERY.get("methods", []) if DELIVERY_SIZE else []
+_unconfigured = [m for m in DELIVERY_METHODS if m not in config["methods"]]
+if _unconfigured:  # a delivered row needs the method's own outputs
+    raise ValueError(f"delivery.methods: {', '.join(_unconfigured)} is not under `methods:` in this config; "
+                     "add it there, or remove it from delivery.methods")
 
 
 def delivered_methods():
