@@ -1,19 +1,23 @@
 """`dtp`: the command-line tool for one pair.
 
-    dtp stylize CONTENT STYLE -o OUT.png [--size 256] [--iterations 1000] [--preset dtp_lc1_5] [--full-res] ...
+    dtp stylize CONTENT STYLE -o OUT.png [--size 256] [--iterations 1000] [--preset dtp_lc1_5] [--full-res] [--overwrite] ...
     dtp presets        list the named presets (the paper's settings and the Fig. 5 ablations)
     dtp backbone       say which backbone weights a run would use, and why
 
 Every user error (a bad image, option or weights file) ends with one line naming what and how to
-fix it, exit status 2; nothing already written is touched.
+fix it, exit status 2; nothing already written is touched. Every path a run will write is checked
+before the backbone is loaded (docs/refusals.md lists the checks), so a run never fails over an
+output path after training, and it replaces existing results only with --overwrite.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import yaml
@@ -21,8 +25,8 @@ import yaml
 from .backbone import BACKBONES, resolve_weights
 from .config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig, preset
 from .errors import ConfigError, exit_status
-from .images import load_pair
-from .outputs import save_result
+from .images import ImageNote, load_pair
+from .outputs import check_outputs, planned_paths, save_result
 
 
 def _snapshots(text: str) -> tuple[int, ...]:
@@ -50,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("content", type=Path)
     run.add_argument("style", type=Path)
     run.add_argument("-o", "--output", type=Path, required=True, help="output PNG (sidecar .json and .loss.csv beside it)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace OUT.png and its other files if they exist (default: refuse)")
     run.add_argument("--preset", default="dtp_lc1_5", choices=sorted(PRESETS), help="named setting (default: %(default)s)")
     run.add_argument("--size", type=int, help="resize both images to SIZE x SIZE (default 256)")
     run.add_argument("--keep-aspect", action="store_true", help="long side = SIZE, aspect ratio kept")
@@ -99,6 +105,14 @@ def config_from_args(args: argparse.Namespace) -> DTPConfig:
         raise ConfigError("options", str(err)) from None
 
 
+def planned_outputs(args: argparse.Namespace, config: DTPConfig) -> dict[str, Path]:
+    """Every file `dtp stylize` will write (a snapshot past the last iteration never exists)."""
+    snapshots = [iteration for iteration in config.snapshots if iteration < config.iterations]
+    # trainer.stylize's one extra image, and the working-size image that fullres.deliver_full_res adds
+    extras = ["warped", "working"] if args.full_res else ["warped"]
+    return planned_paths(args.output, snapshots, extras)
+
+
 def _stylize(args: argparse.Namespace) -> int:
     from .fullres import deliver_full_res, load_full_size  # deferred: keeps `dtp --help` fast
     from .trainer import stylize
@@ -106,10 +120,13 @@ def _stylize(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() != ".png":
         raise ConfigError("--output", f"{args.output} must end in .png", "e.g. -o result.png")
     config = config_from_args(args)
+    check_outputs(planned_outputs(args, config).values(),
+                  {"content image": args.content, "style image": args.style}, overwrite=args.overwrite)
+    # the inputs before the weights: a bad image is found in a moment, the weights may be hashed first
+    content, style = load_pair(args.content, args.style, size=config.size, keep_aspect=config.keep_aspect)
     resolved = resolve_weights(config.backbone, args.weights)
     if resolved.note:
         print(f"note: {resolved.note}", file=sys.stderr)
-    content, style = load_pair(args.content, args.style, size=config.size, keep_aspect=config.keep_aspect)
     result = stylize(content, style, config=config, device=args.device, progress=args.progress, resolved=resolved)
     if args.full_res:
         result = deliver_full_res(result, content, load_full_size(args.content))
@@ -124,7 +141,28 @@ def _stylize(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return exit_status(lambda: COMMANDS[args.command](args), "dtp", "interrupted; nothing was written for this run")
+    with _notes_on_stderr():
+        return exit_status(lambda: COMMANDS[args.command](args), "dtp", "interrupted; nothing was written for this run")
+
+
+@contextlib.contextmanager
+def _notes_on_stderr():
+    """Show each `ImageNote` (e.g. "has 3 frames; the first is used") once, as a "note:" line like
+    the backbone's: the user wants the fact, not a warning's source file and line. The content is
+    loaded twice with --full-res, hence the once."""
+    shown, default = set(), warnings.showwarning
+
+    def show(message, category, *rest, **kwargs):
+        if not issubclass(category, ImageNote):
+            return default(message, category, *rest, **kwargs)
+        if str(message) not in shown:
+            shown.add(str(message))
+            print(f"note: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ImageNote)
+        warnings.showwarning = show
+        yield
 
 
 def _presets(args: argparse.Namespace) -> int:

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     save_png(style, data.rocket())
     status = cli_main(["stylize", str(content), str(style), "-o", str(args.output), "--size", str(args.size),
                        "--iterations", str(args.iterations), "--snapshots", f"0,{args.iterations // 2},{args.iterations - 1}",
-                       *passthrough])
+                       "--overwrite", *passthrough])
     if status == 0 and args.figure and "--full-res" in passthrough:
         full_res_figure(load_image(content), args.output).save(args.figure)
     elif status == 0 and args.figure:

@@ -35,6 +35,11 @@ class FetchError(FileError, ValueError):
     """A file that could not be fetched as pinned: unreachable, missing, truncated or different."""
 
 
+class OutputError(FileError):
+    """An output path a run must not or cannot write: an input, a folder, a result already there, a
+    folder that cannot be written. Raised before any work starts."""
+
+
 class ConfigError(DTPError, ValueError):
     """A configuration value out of its allowed range or of the wrong kind."""
 

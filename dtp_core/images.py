@@ -7,7 +7,9 @@ used raises `ImageError` naming the file and the fix.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -24,8 +26,18 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # 100 megapixels: a 40 MP camera photo loads; anything beyond is refused before decoding, so a
 # decompression bomb cannot exhaust memory. Pillow's own (warning) limit is 89 MP.
 MAX_SOURCE_PIXELS = 100_000_000
+# Every input is resized to the working size, whose floor is 16 px (VGG's deepest level is 1/16 of
+# the image); a source below that floor would only be blown up, so it is refused as a likely mistake.
 MIN_SOURCE_SIDE = 16
+MIN_SIDE_REASON = "the smallest working size: VGG's deepest level is 1/16 of the image"
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, never a half-grey image
+
+READABLE_FIX = "make it readable (chmod u+r), or copy it somewhere you can read it"
+
+
+class ImageNote(UserWarning):
+    """A fact about an input that does not stop the run (e.g. only an animation's first frame is
+    used). The CLI prints each as one "note:" line; elsewhere it is an ordinary warning."""
 
 
 def load_image(path: str | os.PathLike, *, min_side: int = MIN_SOURCE_SIDE) -> np.ndarray:
@@ -33,28 +45,25 @@ def load_image(path: str | os.PathLike, *, min_side: int = MIN_SOURCE_SIDE) -> n
 
     The format is detected from the bytes, not the suffix. EXIF orientation is applied. Alpha is
     dropped (as OpenCV's `imread`, which the DTP authors use, does); greyscale and palette images
-    are expanded; 16-bit images are scaled to 8 bits.
+    are expanded; 16-bit images are scaled to 8 bits. Of an animation (GIF, APNG, WebP) the first
+    frame is used, with an `ImageNote` warning saying so.
     """
     path = Path(path)
-    if not path.exists():
-        raise ImageError(path, "file not found", "check the path (relative paths start from the current folder)")
-    if path.is_dir():
-        raise ImageError(path, "is a folder, not an image file", "pass the path of one image file")
+    _check_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
             img = Image.open(path)
         with img:
-            width, height = img.size
-            if width * height > MAX_SOURCE_PIXELS:
-                raise ImageError(
-                    path, f"is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the "
-                    f"{MAX_SOURCE_PIXELS / 1e6:.0f} MP limit", "downscale it first (e.g. to 4096 px on the long side)")
+            _check_pixels(path, img)
+            _note_frames(path, img)
             img.load()
             img = ImageOps.exif_transpose(img)
             array = _to_rgb8(img)
     except ImageError:
         raise
+    except PermissionError:  # an OSError too: without this it would read as "corrupt"
+        raise ImageError(path, "cannot be read (permission denied)", READABLE_FIX) from None
     except Image.DecompressionBombError as err:
         raise ImageError(path, f"has too many pixels to decode safely ({err})",
                          "downscale it first (e.g. to 4096 px on the long side)") from None
@@ -64,10 +73,61 @@ def load_image(path: str | os.PathLike, *, min_side: int = MIN_SOURCE_SIDE) -> n
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageError(path, f"cannot be decoded ({err}); the file is corrupt or truncated",
                          "download or copy it again") from None
-    height, width = array.shape[:2]
-    if min(height, width) < min_side:
-        raise ImageError(path, f"is only {width}x{height} pixels", f"use an image of at least {min_side} px per side")
+    _check_side(path, array, min_side)
     return array
+
+
+def _check_file(path: Path) -> None:
+    """Diagnose a path that is no readable, non-empty file before Pillow sees it: Pillow would call
+    an empty file "not an image" and `Path.exists` calls a link loop "not found"."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ImageError(path, f"points to {os.path.realpath(path)}, which does not exist",
+                             "fix the link, or pass the file it was meant to point to") from None
+        raise ImageError(path, "file not found",
+                         "check the path (relative paths start from the current folder)") from None
+    except NotADirectoryError:
+        raise ImageError(path, "file not found (a folder on its path is a file)", "check the path") from None
+    except PermissionError:
+        raise ImageError(path, "cannot be read (permission denied)", READABLE_FIX) from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise ImageError(path, "is a symbolic link loop",
+                             "point the link at an image file (ls -l shows where it leads)") from None
+        raise ImageError(path, f"cannot be opened ({err.strerror})", "check the path") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageError(path, "is a folder, not an image file", "pass the path of one image file")
+    if info.st_size == 0:
+        raise ImageError(path, "is empty (0 bytes)", "copy or download it again")
+
+
+def _check_pixels(path: Path, img: Image.Image) -> None:
+    """Refuse a decompression bomb from its header, before any pixel is decoded."""
+    width, height = img.size
+    if width * height > MAX_SOURCE_PIXELS:
+        raise ImageError(
+            path, f"is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the "
+            f"{MAX_SOURCE_PIXELS / 1e6:.0f} MP limit", "downscale it first (e.g. to 4096 px on the long side)")
+
+
+def _note_frames(path: Path, img: Image.Image) -> None:
+    # MPO is a camera JPEG carrying a preview or second view beside the photo (frame 1): the
+    # photo is the one wanted, so saying so would only be noise.
+    frames = getattr(img, "n_frames", 1)
+    if frames > 1 and img.format != "MPO":
+        warnings.warn(f"{path}: has {frames} frames; the first is used (save the frame you want as PNG to use "
+                      "another)", ImageNote, stacklevel=3)
+
+
+def _check_side(path: Path, array: np.ndarray, min_side: int) -> None:
+    height, width = array.shape[:2]
+    if min(height, width) >= min_side:
+        return
+    why = f" ({MIN_SIDE_REASON})" if min_side == MIN_SOURCE_SIDE else ""
+    raise ImageError(path, f"is only {width}x{height} pixels; the minimum is {min_side} px per side{why}",
+                     f"use an image of at least {min_side}x{min_side} pixels")
 
 
 def _to_rgb8(img: Image.Image) -> np.ndarray:

@@ -1,6 +1,8 @@
 """Image loading survives what real benchmark folders hold, and refuses the rest clearly."""
 
+import os
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ from PIL import Image
 
 from conftest import shared
 from dtp_core.errors import ImageError
-from dtp_core.images import (denormalize, load_image, load_pair, normalize, protocol_shape, resize, save_png,
+from dtp_core.images import (ImageNote, denormalize, load_image, load_pair, normalize, protocol_shape, resize, save_png,
                              to_tensor, to_uint8)
 
 
@@ -80,8 +82,62 @@ def test_corrupt_missing_folder_and_tiny_files(tmp_path):
     with pytest.raises(ImageError, match="is a folder"):
         load_image(tmp_path)
     Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
-    with pytest.raises(ImageError, match=r"dot\.png: is only 1x1 pixels. Fix: use an image of at least 16 px"):
+    with pytest.raises(ImageError, match=r"dot\.png: is only 1x1 pixels; the minimum is 16 px per side \(the "
+                       r"smallest working size: VGG's deepest level is 1/16 of the image\)\. Fix: use an image of "
+                       r"at least 16x16 pixels$"):
         load_image(tmp_path / "dot.png")
+    assert load_image(tmp_path / "dot.png", min_side=1).shape == (1, 1, 3)  # figures show any size
+
+
+def test_unreadable_file_says_permission_denied_not_corrupt(tmp_path, dpst_pair, monkeypatch):
+    locked = tmp_path / "locked.png"
+    shutil.copy(dpst_pair[0], locked)
+    locked.chmod(0)
+    if os.access(locked, os.R_OK):  # root reads anything: make Pillow's open fail as it would for a user
+        def refuse(fp, *args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(fp))
+        monkeypatch.setattr("dtp_core.images.Image.open", refuse)
+    with pytest.raises(ImageError, match=r"locked\.png: cannot be read \(permission denied\)\. Fix: make it readable"):
+        load_image(locked)
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.jpg").touch()
+    with pytest.raises(ImageError, match=r"empty\.jpg: is empty \(0 bytes\)\. Fix: copy or download it again$"):
+        load_image(tmp_path / "empty.jpg")
+
+
+def test_symbolic_link_loop(tmp_path):
+    (tmp_path / "a.png").symlink_to("b.png")
+    (tmp_path / "b.png").symlink_to("a.png")
+    with pytest.raises(ImageError, match=r"a\.png: is a symbolic link loop\. Fix: point the link at an image file"):
+        load_image(tmp_path / "a.png")
+
+
+def test_dangling_symbolic_link_names_its_target(tmp_path):
+    (tmp_path / "link.png").symlink_to("moved/photo.png")
+    target = os.path.realpath(tmp_path / "moved" / "photo.png")
+    with pytest.raises(ImageError) as caught:
+        load_image(tmp_path / "link.png")
+    assert str(caught.value) == (f"{tmp_path / 'link.png'}: points to {target}, which does not exist. "
+                                 "Fix: fix the link, or pass the file it was meant to point to")
+
+
+@pytest.mark.parametrize("suffix, format", [("gif", "GIF"), ("png", "PNG"), ("webp", "WEBP")])
+def test_animation_gives_its_first_frame_and_a_note(tmp_path, suffix, format):
+    frames = [Image.new("RGB", (32, 24), colour) for colour in ((250, 0, 0), (0, 250, 0), (0, 0, 250))]
+    path = tmp_path / f"anim.{suffix}"
+    frames[0].save(path, format=format, save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        array = load_image(path)
+    assert array.shape == (24, 32, 3) and array[..., 0].min() > 200 and array[..., 1:].max() < 20
+    notes = [str(w.message) for w in caught if issubclass(w.category, ImageNote)]
+    assert notes == [f"{path}: has 3 frames; the first is used (save the frame you want as PNG to use another)"]
+    Image.new("RGB", (32, 24)).save(tmp_path / "still.gif")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImageNote)  # a one-frame GIF gets no note
+        load_image(tmp_path / "still.gif")
 
 
 def test_forty_megapixels_load_and_a_bomb_is_refused(tmp_path):
