@@ -9,12 +9,17 @@ Outcomes, all recorded in the sidecar so that the tables can say what happened t
 - failed: the method raised (e.g. out of memory), with the reason; the job still exits 0 so that
   the rest of the benchmark finishes. Delete the sidecar (or `--forcerun`) to retry.
 An interrupted job (Ctrl-C, SIGTERM, a lost node) writes nothing that looks finished.
+
+The log (stderr) gets a progress line at least once a minute (`dtp_core.progress`), and a method
+that can (DTP) appends its loss curve to OUT.loss.partial.csv as it goes: a killed job shows how far
+it got.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import signal
 import sys
@@ -23,19 +28,22 @@ from pathlib import Path
 
 from dtp_core.errors import ConfigError, MethodUnavailable, exit_status
 from dtp_core.images import load_image, to_tensor
-from dtp_core.outputs import save_result, save_status
+from dtp_core.outputs import partial_loss_csv_path, save_result, save_status
+from dtp_core.progress import interval_from_environment
 
 from . import methods
 from .gpu_claim import claim_device
 
 
 def run_job(method: str, content_path: Path, style_path: Path, out_png: Path, *, params: dict | None = None,
-            device: str = "auto", context: dict | None = None, progress: bool | None = False) -> dict:
-    """One pair: its sidecar (ok, unavailable or failed)."""
+            device: str = "auto", context: dict | None = None, progress: bool | None = None) -> dict:
+    """One pair: its sidecar (ok, unavailable or failed). `progress`: None prints progress lines
+    when stderr is not a terminal (the workflow's log), False nothing."""
     spec = methods.get(method)
     [(content, style)], config, [context] = _prepare(spec, [(content_path, style_path)], params, [context or {}])
+    streams = {"loss_log": partial_loss_csv_path(out_png)} if _takes(spec.stylize, "loss_log") else {}
     run = lambda: [spec.stylize(content, style, config=config, device=device, seed=getattr(config, "seed", None),
-                                progress=progress)]
+                                progress=progress, **streams)]
     return _record(run, [out_png], [context])[0]
 
 
@@ -49,9 +57,15 @@ def run_batch_job(method: str, pairs: list[tuple[Path, Path, Path]], *, params: 
     if spec.stylize_many is None:
         raise ConfigError("batch_pairs", f"method {method!r} cannot train several pairs at once", "use batch_pairs: 1")
     images, config, contexts = _prepare(spec, [(c, s) for c, s, _ in pairs], params, contexts or [{} for _ in pairs])
+    outs = [out for _, _, out in pairs]
     run = lambda: spec.stylize_many([c for c, _ in images], [s for _, s in images], config=config, device=device,
-                                    progress=False)
-    return _record(run, [out for _, _, out in pairs], contexts)
+                                    progress=None, loss_logs=[partial_loss_csv_path(out) for out in outs])
+    return _record(run, outs, contexts)
+
+
+def _takes(function, argument: str) -> bool:
+    """Whether a method's `stylize` accepts `argument` (DTP streams its loss curve; baselines don't)."""
+    return argument in inspect.signature(function).parameters
 
 
 def _prepare(spec, paths, params, contexts):
@@ -70,6 +84,9 @@ def _record(run, outs: list[Path], contexts: list[dict]) -> list[dict]:
     except MethodUnavailable as err:
         return [save_status(out, "unavailable", str(err), ctx) for out, ctx in zip(outs, contexts)]
     except (KeyboardInterrupt, SystemExit):
+        for partial in map(partial_loss_csv_path, outs):
+            if partial.exists():
+                print(f"stylize_job: no result; the loss curve so far is in {partial}", file=sys.stderr)
         raise
     except Exception as err:  # out of memory, numerical failure, a bug: the cell says so
         reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
@@ -120,6 +137,7 @@ def _run(args: argparse.Namespace) -> int:
     if not len(args.content) == len(args.style) == len(args.out) == len(pair_ids):
         raise ConfigError("--content/--style/--out/--pair-id", "must be given equally often")
     label = f"{args.method} {args.dataset}/{','.join(map(str, pair_ids))}"
+    interval_from_environment()  # a bad DTP_PROGRESS_INTERVAL stops the job (status 2), not as a failed cell
     # its own GPU among the `--resources gpu=N` jobs, or the CPU with a note when there is none
     with claim_device(args.device, wanted=methods.get(args.method).needs_gpu) as claim:
         if claim.note:

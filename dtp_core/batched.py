@@ -9,12 +9,19 @@ so the random loss positions, exactly as separate runs do.
 
 On a GPU this turns B small launches into B-wide kernels; on a CPU, which an iteration already
 keeps busy, it mainly saves the per-process start-up (benchmarks/speed.py --batch).
+
+Off a terminal the batch prints one progress line per pair (`DTP xB[i]`, i as in the sidecar's
+`batch.index`) whenever a line is due: the iteration count and the timing are the batch's, but a
+mean of the pairs' losses would hide the one pair that goes wrong; each pair's curve also grows in
+its own `loss_logs` file.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +32,7 @@ from .backbone import ResolvedWeights
 from .config import DTPConfig
 from .images import normalize
 from .method import StylizeResult
+from .progress import LossStream, ProgressLines
 from .records import Meter
 from .trainer import (LOSS_TERMS, Networks, to_rgb, build_networks, check_same_shape, decoder_noise, descend, forward,
                       loss_rows, prepare_run, run_facts)
@@ -32,10 +40,15 @@ from .trainer import (LOSS_TERMS, Networks, to_rgb, build_networks, check_same_s
 
 def stylize_many(contents: list[torch.Tensor], styles: list[torch.Tensor], *, config: DTPConfig = DTPConfig(),
                  device="auto", seed: int | None = None, progress: bool | None = None, weights=None,
-                 resolved: ResolvedWeights | None = None) -> list[StylizeResult]:
-    """DTP on B pairs at once; every pair (1, 3, H, W) in [0, 1], all of one shape."""
+                 resolved: ResolvedWeights | None = None,
+                 loss_logs: Sequence[str | Path | None] | None = None) -> list[StylizeResult]:
+    """DTP on B pairs at once; every pair (1, 3, H, W) in [0, 1], all of one shape. `progress` and
+    `loss_logs` (one CSV per pair, or None) as `trainer.stylize`'s `progress` and `loss_log`."""
     if not contents or len(contents) != len(styles):
         raise ValueError(f"need as many styles as contents (got {len(contents)} and {len(styles)}), at least one")
+    loss_logs = [None] * len(contents) if loss_logs is None else list(loss_logs)
+    if len(loss_logs) != len(contents):
+        raise ValueError(f"need one loss log (or None) per pair: got {len(loss_logs)} for {len(contents)} pairs")
     for content, style in zip(contents, styles):
         check_same_shape(content, style)
         if content.shape != contents[0].shape:
@@ -46,7 +59,7 @@ def stylize_many(contents: list[torch.Tensor], styles: list[torch.Tensor], *, co
     device, seed, resolved = prepare_run(config, device, seed, weights, resolved)
     count = len(contents)
 
-    with Meter(device) as meter:
+    with Meter(device) as meter, LossStream(loss_logs, LOSS_TERMS) as curves:
         nets = [build_networks(config, resolved, device, seed) for _ in range(count)]
         template = copy.deepcopy(nets[0])
         template.encoder.to("meta")
@@ -78,12 +91,15 @@ def stylize_many(contents: list[torch.Tensor], styles: list[torch.Tensor], *, co
         history, snapshots, previous = [], {i: {} for i in range(count)}, None
         bar = tqdm(range(config.iterations), disable=None if progress is None else not progress,
                    desc=f"DTP x{count}", unit="it", dynamic_ncols=True)
+        lines = ProgressLines.for_run(progress, config.iterations, LOSS_TERMS, f"DTP x{count}")
         for iteration in bar:
             out = first(stacked, x_content, x_style) if previous is None else later(stacked, x_content, x_style, previous)
             total, terms, output, warped_image, previous = out
             descend(optimizers, total.sum())  # the pairs share no weights: each gets its own gradient
             previous = previous.detach()
             history.append(terms.detach())
+            lines.update(iteration, history[-1])
+            curves.update(iteration, history[-1])
             if iteration in config.snapshots:
                 for i in range(count):
                     snapshots[i][iteration] = to_rgb(output[i])

@@ -26,7 +26,7 @@ from .backbone import BACKBONES, resolve_weights
 from .config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig, preset
 from .errors import ConfigError, exit_status
 from .images import ImageNote, load_pair
-from .outputs import check_outputs, planned_paths, save_result
+from .outputs import check_outputs, partial_loss_csv_path, planned_paths, save_result
 
 
 def _snapshots(text: str) -> tuple[int, ...]:
@@ -127,7 +127,8 @@ def _stylize(args: argparse.Namespace) -> int:
     resolved = resolve_weights(config.backbone, args.weights)
     if resolved.note:
         print(f"note: {resolved.note}", file=sys.stderr)
-    result = stylize(content, style, config=config, device=args.device, progress=args.progress, resolved=resolved)
+    result = stylize(content, style, config=config, device=args.device, progress=args.progress, resolved=resolved,
+                     loss_log=partial_loss_csv_path(args.output))
     if args.full_res:
         result = deliver_full_res(result, content, load_full_size(args.content))
     sidecar = save_result(result, args.output, extra_facts={

@@ -5,10 +5,16 @@ For an output `OUT.png` a run writes `OUT.png`, `OUT.iterNNNN.png` (snapshots), 
 output was made and marks it finished. Every file is written atomically. `planned_paths` names
 them all and `save_result` writes through it, so what is checked before a run and what the run
 writes cannot drift apart; `check_outputs` is that check.
+
+While a DTP run goes, its loss curve grows in `OUT.loss.partial.csv` (`dtp_core.progress.LossStream`),
+so a killed run leaves the iterations it did under a name no finished result uses: neither it nor
+an earlier result it would overwrite looks finished with the wrong curve. `save_result` removes it
+once the finished `OUT.loss.csv` is in place; beside a failed run's sidecar it stays.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -27,6 +33,11 @@ def sidecar_path(out_png: str | Path) -> Path:
 
 def loss_csv_path(out_png: str | Path) -> Path:
     return Path(out_png).with_suffix(".loss.csv")
+
+
+def partial_loss_csv_path(out_png: str | Path) -> Path:
+    """The loss curve of a run still going (or killed): not a result, so not in `planned_paths`."""
+    return Path(out_png).with_suffix(".loss.partial.csv")
 
 
 def snapshot_path(out_png: str | Path, iteration: int) -> Path:
@@ -60,6 +71,8 @@ def save_result(result: StylizeResult, out_png: str | Path, *, extra_facts: dict
     if result.losses:
         write_text(paths["loss_curve"], _csv(result.losses))
         written.append("loss_curve")
+    with contextlib.suppress(FileNotFoundError):  # the finished curve replaces the one that grew
+        os.unlink(partial_loss_csv_path(out_png))
     sidecar = {"status": "ok", "reason": "", **result.facts, **(extra_facts or {}),
                "files": {key: paths[key].name for key in written}}
     write_json(paths["sidecar"], sidecar)

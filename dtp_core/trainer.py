@@ -13,6 +13,7 @@ One iteration (SPEC.md):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,7 @@ from .generator import Decoder
 from .images import denormalize, normalize
 from .losses import contrastive_loss, cycle_loss, gather_patches, nearest_neighbour_style_loss, sample_positions
 from .method import StylizeResult, check_pair
+from .progress import LossStream, ProgressLines
 from .records import Meter, environment
 
 CORR_LEVEL = 2  # level 3 (relu3_4 on VGG-19) carries the correspondence
@@ -204,16 +206,19 @@ def should_stop(history: list[torch.Tensor], config: DTPConfig) -> bool:
 
 def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DTPConfig = DTPConfig(), device="auto",
             seed: int | None = None, progress: bool | None = None, weights=None,
-            resolved: ResolvedWeights | None = None) -> StylizeResult:
+            resolved: ResolvedWeights | None = None, loss_log: str | Path | None = None) -> StylizeResult:
     """Deep Translation Prior on one pair. Inputs: RGB (1, 3, H, W) in [0, 1], same shape.
 
-    `progress`: None shows a bar only on a terminal. `weights`: an explicit backbone weights file;
-    `resolved`: an already resolved one (skips the lookup).
+    `progress`: None shows a bar on a terminal, else a progress line at least once a minute on
+    stderr (`dtp_core.progress`); True always the bar; False nothing. `weights`: an explicit
+    backbone weights file; `resolved`: an already resolved one (skips the lookup). `loss_log`: a CSV
+    the loss terms are appended to while the run goes (`outputs.partial_loss_csv_path`), so that a
+    killed run leaves the iterations it did; the result's `losses` are the whole curve either way.
     """
     check_same_shape(content, style)
     device, seed, resolved = prepare_run(config, device, seed, weights, resolved)
 
-    with Meter(device) as meter:
+    with Meter(device) as meter, LossStream([loss_log], LOSS_TERMS) as curve:
         nets = build_networks(config, resolved, device, seed)
         x_content, x_style = normalize(content.to(device)), normalize(style.to(device))
         nets.noise = decoder_noise(config, x_content.shape, seed, device)
@@ -222,6 +227,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DTPConfig = D
         previous = None
         bar = tqdm(range(config.iterations), disable=None if progress is None else not progress,
                    desc="DTP", unit="it", dynamic_ncols=True)
+        lines = ProgressLines.for_run(progress, config.iterations, LOSS_TERMS)
         for iteration in bar:
             step = train_step(nets, optimizers, x_content, x_style, config, previous)
             previous = step.output_feature
@@ -230,7 +236,10 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, config: DTPConfig = D
                 snapshots[iteration] = to_rgb(step.output)
             if not bar.disable and (iteration % 10 == 0 or iteration == config.iterations - 1):
                 bar.set_postfix({k: f"{v:.4f}" for k, v in zip(LOSS_TERMS, step.terms.tolist())})
-            if should_stop(history, config):
+            stop = should_stop(history, config)
+            lines.update(iteration, step.terms, last=stop)
+            curve.update(iteration, step.terms)
+            if stop:
                 break
         image = to_rgb(step.output)
         warped = to_rgb(F.interpolate(step.warped_image, size=content.shape[-2:], mode="bilinear"))
