@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import fields
 
+from dtp_core.config import typed_fields
 from dtp_core.errors import ConfigError
 
 
@@ -42,13 +43,6 @@ class BaselineConfig:
 
     @classmethod
     def from_dict(cls, values: dict | None):
-        values = values or {}
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(unknown[0], f"is not a parameter of {cls.__name__}", f"use one of {sorted(known)}")
-        default = cls()
-        # YAML and JSON have no tuples: a list given for a tuple field becomes one.
-        converted = {name: tuple(value) if isinstance(getattr(default, name), tuple) and isinstance(value, list)
-                     else value for name, value in values.items()}
-        return cls(**converted)
+        """From the workflow's parameters: lists become tuples, `--config` strings what they spell, each
+        checked against its field's type (`dtp_core.config.typed_fields`, shared with `DTPConfig`)."""
+        return cls(**typed_fields(cls, values, f"is not a parameter of {cls.__name__}"))

@@ -7,11 +7,13 @@ The config schema's method enum is checked against `METHODS` by a test.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
 from baselines import dpst, gatys, histogram, identity, reinhard, sinir, strotss, warped_style
-from baselines import cocosnet, swapping_ae, wct, wct2
+from baselines import checkpoints, cocosnet, swapping_ae, wct, wct2
 from dtp_core import batched, trainer
 from dtp_core.config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig
 
@@ -120,3 +122,29 @@ def get(name: str) -> MethodSpec:
         from dtp_core.errors import ConfigError
         raise ConfigError("method", f"unknown method {name!r}", f"use one of {sorted(METHODS)}")
     return METHODS[name]
+
+
+def weight_files(name: str, params: dict | None = None) -> tuple[Path, ...]:
+    """Every checkpoint file method `name` looks for (either released set, where it accepts two), at
+    the place it looks: ``<weights_dir>/<name>/<file>``, `weights_dir` being the method's parameter,
+    else $DTP_WEIGHTS_DIR, else data/weights (`baselines.checkpoints.locate`). Empty for methods
+    that need no one's checkpoints."""
+    spec = get(name)
+    names = spec.weights + tuple(spec.extra.get("alternative_weights", ()))
+    folder = checkpoints.weights_dir((params or {}).get("weights_dir")) / name
+    return tuple(folder / file for file in names)
+
+
+def files_state(paths: Iterable[str | os.PathLike]) -> str:
+    """``path size mtime_ns`` or ``path absent`` per file, one stat each (no reading): it changes when
+    a file appears, goes or is replaced. The workflow makes it part of a job's parameters, so that a
+    cell that said "unavailable" for want of a file is redone once the file is there."""
+    states = []
+    for path in paths:
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            states.append(f"{path} absent")
+        else:
+            states.append(f"{path} {stat.st_size} {stat.st_mtime_ns}")
+    return "; ".join(states)

@@ -1,14 +1,21 @@
 """One stylisation job: (method, content, style) -> OUT.png + OUT.json sidecar (+ curves).
 
     python -m dtp_bench.stylize_job --method dtp_lc1_5 --content C.png --style S.png --out OUT.png \
-        [--params '{"iterations": 100}'] [--device auto] [--dataset photo-r --pair-id 12]
+        [--params '{"iterations": 100}'] [--device auto] [--dataset photo-r --pair-id 12] \
+        [--attempt 1 --attempts 3] [--retry-of TOKEN]
 
 Outcomes, all recorded in the sidecar so that the tables can say what happened to every cell:
 - ok: the image and its facts;
 - unavailable: the method needs a file that is absent (`MethodUnavailable`), with the reason;
 - failed: the method raised (e.g. out of memory), with the reason; the job still exits 0 so that
-  the rest of the benchmark finishes. Delete the sidecar (or `--forcerun`) to retry.
+  the rest of the benchmark finishes.
 An interrupted job (Ctrl-C, SIGTERM, a lost node) writes nothing that looks finished.
+
+Trying again (docs/refusals.md, "Reruns: nothing stale"): with ``--attempt N --attempts M`` (the
+workflow passes Snakemake's attempt and 1 + `--retries`), a failure while attempts remain writes no
+sidecar and exits 1, so that Snakemake runs the job again; the last attempt records `failed` and
+exits 0. `unavailable` is recorded at once: another attempt cannot make a file appear. A failed
+cell is also planned again by the next workflow run: `retry_token` is part of the job's params.
 
 The log (stderr) gets a progress line at least once a minute (`dtp_core.progress`), and a method
 that can (DTP) appends its loss curve to OUT.loss.partial.csv as it goes: a killed job shows how far
@@ -21,6 +28,7 @@ import argparse
 import dataclasses
 import inspect
 import json
+import os
 import signal
 import sys
 import traceback
@@ -36,19 +44,21 @@ from .gpu_claim import claim_device
 
 
 def run_job(method: str, content_path: Path, style_path: Path, out_png: Path, *, params: dict | None = None,
-            device: str = "auto", context: dict | None = None, progress: bool | None = None) -> dict:
+            device: str = "auto", context: dict | None = None, progress: bool | None = None,
+            last_attempt: bool = True) -> dict:
     """One pair: its sidecar (ok, unavailable or failed). `progress`: None prints progress lines
-    when stderr is not a terminal (the workflow's log), False nothing."""
+    when stderr is not a terminal (the workflow's log), False nothing. Not `last_attempt`: a failure
+    raises `AttemptFailed` instead of being recorded."""
     spec = methods.get(method)
     [(content, style)], config, [context] = _prepare(spec, [(content_path, style_path)], params, [context or {}])
     streams = {"loss_log": partial_loss_csv_path(out_png)} if _takes(spec.stylize, "loss_log") else {}
     run = lambda: [spec.stylize(content, style, config=config, device=device, seed=getattr(config, "seed", None),
                                 progress=progress, **streams)]
-    return _record(run, [out_png], [context])[0]
+    return _record(run, [out_png], [context], last_attempt)[0]
 
 
 def run_batch_job(method: str, pairs: list[tuple[Path, Path, Path]], *, params: dict | None = None,
-                  device: str = "auto", contexts: list[dict] | None = None) -> list[dict]:
+                  device: str = "auto", contexts: list[dict] | None = None, last_attempt: bool = True) -> list[dict]:
     """Several (content, style, out_png) of one method trained as one computation (`batch_pairs` > 1).
 
     All or nothing: every pair's sidecar says ok, or every one says failed / unavailable.
@@ -60,7 +70,7 @@ def run_batch_job(method: str, pairs: list[tuple[Path, Path, Path]], *, params: 
     outs = [out for _, _, out in pairs]
     run = lambda: spec.stylize_many([c for c, _ in images], [s for _, s in images], config=config, device=device,
                                     progress=None, loss_logs=[partial_loss_csv_path(out) for out in outs])
-    return _record(run, outs, contexts)
+    return _record(run, outs, contexts, last_attempt)
 
 
 def _takes(function, argument: str) -> bool:
@@ -77,11 +87,16 @@ def _prepare(spec, paths, params, contexts):
     return images, config, contexts
 
 
-def _record(run, outs: list[Path], contexts: list[dict]) -> list[dict]:
-    """Run, then write each output's files and sidecar; a failure or a missing file is recorded instead."""
+class AttemptFailed(Exception):
+    """The method failed and Snakemake has attempts left: nothing is recorded, the job exits 1."""
+
+
+def _record(run, outs: list[Path], contexts: list[dict], last_attempt: bool = True) -> list[dict]:
+    """Run, then write each output's files and sidecar; a failure or a missing file is recorded instead
+    (a failure only on the last attempt: before it, `AttemptFailed`)."""
     try:
         results = run()
-    except MethodUnavailable as err:
+    except MethodUnavailable as err:  # another attempt cannot make the file appear: recorded at once
         return [save_status(out, "unavailable", str(err), ctx) for out, ctx in zip(outs, contexts)]
     except (KeyboardInterrupt, SystemExit):
         for partial in map(partial_loss_csv_path, outs):
@@ -91,8 +106,35 @@ def _record(run, outs: list[Path], contexts: list[dict]) -> list[dict]:
     except Exception as err:  # out of memory, numerical failure, a bug: the cell says so
         reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
         failure = {"traceback": traceback.format_exc(limit=8)}
+        if not last_attempt:
+            raise AttemptFailed(f"{reason}\n{failure['traceback']}") from err
         return [save_status(out, "failed", reason, {**ctx, **failure}) for out, ctx in zip(outs, contexts)]
     return [save_result(result, out, extra_facts=ctx) for result, out, ctx in zip(results, outs, contexts)]
+
+
+def retry_token(sidecars: list[str | os.PathLike]) -> str:
+    """What a job's params carry so that a `failed` cell is planned again by the next workflow run.
+
+    Snakemake records a job's params when it finishes and reruns the job when they differ. While
+    one of the job's sidecars says failed, the token names that failure (the sidecar's mtime: new
+    with every failure), so it differs from what was recorded and the job is planned again. The
+    retry passes the token on (`--retry-of`) and its sidecars record it as `retry_of`: afterwards
+    the token is read back from there, equals the recorded one, and nothing reruns. "" for a job
+    that never failed (or whose sidecars are absent: it runs anyway).
+    """
+    failures, retried = [], ""
+    for path in map(Path, sidecars):
+        try:
+            sidecar = json.loads(path.read_text())
+            failed = sidecar.get("status") == "failed"
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, AttributeError):  # unreadable: no trustworthy record either
+            failed, sidecar = True, {}
+        if failed:
+            failures.append(path.stat().st_mtime_ns)
+        retried = retried or sidecar.get("retry_of", "")
+    return f"after the failure recorded at {max(failures)} ns" if failures else retried
 
 
 def _with_input_size(config, shape):
@@ -123,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
     parser.add_argument("--dataset")
     parser.add_argument("--pair-id", action="append")
+    parser.add_argument("--attempt", type=int, default=1, help="this attempt (Snakemake's, from 1)")
+    parser.add_argument("--attempts", type=int, default=1,
+                        help="how many attempts Snakemake makes (1 + --retries): a failure before the last exits 1")
+    parser.add_argument("--retry-of", default="", help="the failure this run retries (`retry_token`), recorded")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     if args.threads:
@@ -142,14 +188,23 @@ def _run(args: argparse.Namespace) -> int:
     with claim_device(args.device, wanted=methods.get(args.method).needs_gpu) as claim:
         if claim.note:
             print(f"stylize_job: {claim.note}", file=sys.stderr)
-        print(f"stylize_job: {label} started on {claim.device}", file=sys.stderr, flush=True)
-        contexts = [{"dataset": args.dataset, "pair_id": pair, "device_note": claim.note} for pair in pair_ids]
-        if len(args.content) == 1:
-            sidecars = [run_job(args.method, args.content[0], args.style[0], args.out[0], params=params,
-                                device=claim.device, context=contexts[0])]
-        else:
-            sidecars = run_batch_job(args.method, list(zip(args.content, args.style, args.out)), params=params,
-                                     device=claim.device, contexts=contexts)
+        attempt = f" (attempt {args.attempt} of {args.attempts})" if args.attempts > 1 else ""
+        print(f"stylize_job: {label} started on {claim.device}{attempt}", file=sys.stderr, flush=True)
+        retry = {**({"attempt": args.attempt, "attempts": args.attempts} if args.attempts > 1 else {}),
+                 **({"retry_of": args.retry_of} if args.retry_of else {})}
+        contexts = [{"dataset": args.dataset, "pair_id": pair, "device_note": claim.note, **retry} for pair in pair_ids]
+        last = args.attempt >= args.attempts
+        try:
+            if len(args.content) == 1:
+                sidecars = [run_job(args.method, args.content[0], args.style[0], args.out[0], params=params,
+                                    device=claim.device, context=contexts[0], last_attempt=last)]
+            else:
+                sidecars = run_batch_job(args.method, list(zip(args.content, args.style, args.out)), params=params,
+                                         device=claim.device, contexts=contexts, last_attempt=last)
+        except AttemptFailed as err:
+            print(f"stylize_job: {label}: attempt {args.attempt} of {args.attempts} failed, nothing recorded; "
+                  f"Snakemake runs it again: {err}", file=sys.stderr)
+            return 1
     for pair, sidecar in zip(pair_ids, sidecars):
         print(f"{args.method} {args.dataset}/{pair}: {sidecar['status']} {sidecar.get('reason', '')}", file=sys.stderr)
     return 0

@@ -8,6 +8,10 @@ two reported settings and the five ablations of its Fig. 5, by the names the wor
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
+import types
+import typing
 from dataclasses import dataclass, fields
 
 from .errors import ConfigError
@@ -81,16 +85,114 @@ class DTPConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "DTPConfig":
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ConfigError(unknown[0], "is not a DTP parameter", f"use one of {sorted(known)}")
-        converted = {}
-        for name, value in values.items():
-            if isinstance(getattr(cls(), name), tuple) and isinstance(value, list):
-                value = tuple(value)
-            converted[name] = value
-        return cls(**converted)
+        """From the workflow's parameters (YAML, JSON, or `--config` strings: see `typed_fields`)."""
+        return cls(**typed_fields(cls, values, "is not a DTP parameter"))
+
+
+def typed_fields(cls, values: dict | None, unknown: str) -> dict:
+    """`values` as keyword arguments of the dataclass `cls`, each read as its field's declared type.
+
+    The one reading of a method's parameters, shared by `DTPConfig` and every baseline's config (so
+    the workflow's parse-time check and the job agree). YAML and JSON have no tuples: a list becomes
+    one. Snakemake passes nested `--config` values as strings ("5", "0.8", "true", ["0", "20"]); a
+    string becomes what it spells when that is of the field's type (int, float, bool, a tuple of
+    them, or null for an optional field). Anything else of the wrong type is refused, naming the
+    field and the type it needs; an unknown key is refused with `unknown` as the problem and the
+    closest name. Values already of the right type are kept as they are (an int for a float stays
+    an int), so a config file's values and their records do not change.
+    """
+    values = dict(values or {})
+    known = [f.name for f in fields(cls)]
+    for name in sorted(values):
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigError(name, unknown, f"{hint}use one of {sorted(known)}")
+    hints = typing.get_type_hints(cls)
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING
+                else None if f.default_factory is dataclasses.MISSING else f.default_factory() for f in fields(cls)}
+    return {name: _typed(name, value, hints[name], defaults[name]) for name, value in values.items()}
+
+
+# What a `--config` string says for null (Snakemake cannot pass a YAML null on the command line).
+NULL_WORDS = ("null", "none", "~", "")
+_TRUE_WORDS, _FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _typed(name: str, value, kind, default):
+    """`value` as `kind` (a field's type hint), or a ConfigError naming `name` and what it needs."""
+    optional = False
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        optional = len(options) < len(typing.get_args(kind))
+        if optional and (value is None or isinstance(value, str) and value.strip().lower() in NULL_WORDS):
+            return None
+        if len(options) != 1:
+            return value  # no single type to read it as: the config class's own checks decide
+        kind = options[0]
+    if kind is tuple or typing.get_origin(kind) is tuple:
+        return _typed_tuple(name, value, typing.get_args(kind), default, optional)
+    scalar = _typed_scalar(value, kind)
+    if scalar is _REFUSED:
+        wanted = _WANTED[kind]
+        raise ConfigError(name, f"expected {wanted}, got {value!r}", _example(name, default, optional, wanted))
+    return scalar
+
+
+def _typed_tuple(name: str, value, args: tuple, default, optional: bool) -> tuple:
+    """A list (or tuple) read item by item; `tuple[float, float]` also fixes how many."""
+    fixed = bool(args) and args[-1] is not Ellipsis
+    if args:
+        element = args[0]
+    else:  # a bare `tuple`: its default says what its items are
+        present = {type(item) for item in default or ()}
+        element = present.pop() if len(present) == 1 else object
+    is_list = isinstance(value, (list, tuple))
+    kinds = list(args) if fixed else [element] * (len(value) if is_list else 0)
+    items = tuple(map(_typed_scalar, value, kinds)) if is_list and len(value) == len(kinds) else None
+    if items is None or _REFUSED in items:
+        wanted = f"a list of {f'{len(args)} ' if fixed else ''}{_WANTED_PLURAL.get(element, 'values')}"
+        raise ConfigError(name, f"expected {wanted}, got {value!r}", _example(name, default, optional, wanted))
+    return items
+
+
+_REFUSED = object()
+_WANTED = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_WANTED_PLURAL = {int: "integers", float: "numbers", bool: "booleans", str: "strings"}
+
+
+def _typed_scalar(value, kind):
+    """`value` read as `kind` (int, float, bool, str; anything else: as it is), or _REFUSED."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        word = value.strip().lower() if isinstance(value, str) else None
+        return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else _REFUSED
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:
+            return int(value.strip()) if isinstance(value, str) else _REFUSED
+        except ValueError:
+            return _REFUSED
+    if kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        try:
+            number = float(value.strip()) if isinstance(value, str) else None
+        except ValueError:
+            return _REFUSED
+        return number if number is not None and math.isfinite(number) else _REFUSED
+    if kind is str:
+        return value if isinstance(value, str) else _REFUSED
+    return value
+
+
+def _example(name: str, default, optional: bool, wanted: str) -> str:
+    if default is None:
+        return f"write {wanted}, or null"
+    shown = list(default) if isinstance(default, tuple) else str(default).lower() if isinstance(default, bool) else default
+    return f"write e.g. {name}: {shown}" + (", or null" if optional else "")
 
 
 def _validate(cfg: DTPConfig) -> None:

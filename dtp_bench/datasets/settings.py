@@ -4,7 +4,8 @@
       names: [photo-r, celeba-hq, ffhq, dtp-examples]   # what `rule datasets` builds
       definitions: config/datasets                      # one YAML per dataset
       mirror: null              # null: upstream (raw GitHub URLs at pinned commits); or a folder
-                                # (../shared/data) or an http(s) base URL with the mirror's layout
+                                # (../shared/data) or an http(s) base URL with the mirror's layout;
+                                # "null", "none" and "" also mean upstream (--config cannot say null)
       sizes: [256x256]          # 'SxS' exact bilinear (the paper), 'longS' aspect ratio kept
       limit: null               # keep only the first N pairs of each dataset (quick checks)
       fetch: {attempts: 4, backoff_s: 1.0, timeout_s: 60}
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from dtp_core.config import NULL_WORDS
 from dtp_core.errors import ConfigError
 
 from .resizing import ResizeSpec
@@ -78,6 +80,8 @@ class DatasetsSettings:
         block = dict((config or {}).get("datasets") or {})
         _only_known(block, cls, "datasets")
         values = dict(block)
+        if "mirror" in values:
+            values["mirror"] = upstream_or_mirror(values["mirror"])
         for key in ("names", "sizes"):
             if key in values:
                 values[key] = tuple(_list_of_str(values[key], f"datasets.{key}"))
@@ -103,6 +107,14 @@ class DatasetsSettings:
             "pairing": {name: {f.name: getattr(p, f.name) for f in fields(PairingSettings)}
                         for name, p in sorted(self.pairing.items())},
         }
+
+
+def upstream_or_mirror(value):
+    """`datasets.mirror` as given -> None (upstream) or the mirror. null, "null", "none", "~" and ""
+    all mean upstream: Snakemake's `--config 'datasets={mirror: null}'` passes the string "null"."""
+    if isinstance(value, str) and value.strip().lower() in NULL_WORDS:
+        return None
+    return value
 
 
 def _only_known(values: dict, cls, where: str) -> None:

@@ -33,6 +33,7 @@ rule evaluate:
         "logs/evaluate/{dataset}/{method}/{pair}.log",
     params:
         settings=METRICS_SETTINGS,  # a changed metric setting re-scores every output
+        weights=METRIC_WEIGHTS_STATE,  # PieAPP's weights appearing re-scores what said unavailable (weights.smk)
         benchmark=lambda wc: STYLIZE_BENCHMARK.format(**wc),
     run:
         metrics_jobs.evaluate_job(input.sidecar, output[0], params.settings, log[0], dataset=wildcards.dataset,

@@ -8,13 +8,23 @@
 # from `methods:` in the config; a change of a method's parameters re-runs only that method's jobs.
 # Jobs that want a GPU declare `resources: gpu=1`; the job claims a free device itself
 # (dtp_bench/gpu_claim.py), so `--resources gpu=N` on an N-GPU machine runs N jobs at once.
+#
+# Nothing stale (docs/refusals.md, "Reruns: nothing stale"): Snakemake reruns a job whose params
+# changed since it last ran, so the params also carry (a) the state of each checkpoint file the
+# method looks for (a cell unavailable for want of one reruns once it is there) and (b) a token that
+# is new while the job's sidecar says failed (a failed cell reruns at the next invocation). With
+# `--retries N` a failing job exits non-zero while attempts remain, and records `failed` (exit 0,
+# the tables still get written) on the last one; an unavailable cell is recorded at once.
+import functools
 import json
 import shlex
 import sys
 
 from dtp_bench import methods as METHOD_REGISTRY
+from dtp_bench.stylize_job import retry_token
 
 STYLIZE_SIZE = DATASETS.settings.sizes[0]
+STYLIZE_OUTPUT = "results/outputs/{dataset}/{method}/{pair}.json"
 STYLIZE_BENCHMARK = "results/benchmarks/stylize/{dataset}/{method}/{pair}.tsv"
 THREADS_PER_JOB = config.get("threads_per_job", 2)
 # batch_pairs > 1: methods that can (DTP) train that many pairs as one computation in one job.
@@ -59,9 +69,42 @@ def stylize_params(wildcards):
     return method_params(wildcards.method, **_pair_files(wildcards))
 
 
+@functools.lru_cache(maxsize=None)
+def _weights_state(method, weights_dir):
+    return METHOD_REGISTRY.files_state(METHOD_REGISTRY.weight_files(method, {"weights_dir": weights_dir}))
+
+
+def weights_state(wildcards):
+    """Which of the method's checkpoint files are there (size, mtime): a cell that said "unavailable"
+    reruns once `snakemake -- weights` (or a hand copy) puts them there. Once per method and run."""
+    params = (config["methods"].get(wildcards.method) or {}).get("params") or {}
+    return _weights_state(wildcards.method, params.get("weights_dir"))
+
+
+def retry_of(sidecars):
+    """A params function: new while one of `sidecars` says failed (`stylize_job.retry_token`). It must
+    not take `output`: Snakemake does not record params derived from the output."""
+    return lambda wildcards: retry_token([path.format(**wildcards) for path in sidecars])
+
+
+def attempts(rule_name):
+    """How many attempts Snakemake makes at a job of this rule: 1 + `--retries` (or the rule's own
+    `retries:`). A resource, not a param, so that a different --retries reruns nothing. Known to the
+    process that runs the job only locally: on SLURM the job's inner Snakemake runs with --retries 0,
+    so each attempt counts as the last (a failure is recorded at once; the next run retries it)."""
+    return lambda wildcards: workflow.get_rule(rule_name).restart_times + 1
+
+
 # OMP_WAIT_POLICY=PASSIVE: OpenMP threads that spin while waiting make a CPU shared with other
 # jobs (the in-process metrics, a second workflow) up to 3x slower; passive waiting costs ~nothing.
 STYLIZE_JOB = f"OMP_NUM_THREADS={{threads}} OMP_WAIT_POLICY=PASSIVE {sys.executable} -m dtp_bench.stylize_job"
+
+
+def job_shell(arguments):
+    """The job's command. Snakemake deletes the log before each attempt; an earlier attempt's log is
+    in Snakemake's own (show-failed-logs, profiles/default)."""
+    return (f"{STYLIZE_JOB} {arguments} --attempt {{resources.attempt}} --attempts {{resources.attempts}}"
+            " --retry-of={params.retry_of:q} > {log:q} 2>&1")
 
 
 rule stylize:
@@ -71,7 +114,7 @@ rule stylize:
     input:
         unpack(stylize_inputs),
     output:
-        "results/outputs/{dataset}/{method}/{pair}.json",
+        STYLIZE_OUTPUT,
     log:
         "logs/stylize/{dataset}/{method}/{pair}.log",
     benchmark:
@@ -80,14 +123,17 @@ rule stylize:
         method_params=stylize_params,
         png=lambda wildcards, output: output[0][: -len(".json")] + ".png",
         device=config.get("device", "auto"),
+        weights=weights_state,
+        retry_of=retry_of([STYLIZE_OUTPUT]),
     threads: THREADS_PER_JOB
     resources:
         gpu=lambda wildcards: int(METHOD_REGISTRY.get(wildcards.method).needs_gpu),
+        attempt=lambda wildcards, attempt: attempt,
+        attempts=attempts("stylize"),
     shell:
-        STYLIZE_JOB + " --method {wildcards.method:q}"
-        " --content {input.content:q} --style {input.style:q} --out {params.png:q} --params {params.method_params:q}"
-        " --device {params.device:q} --threads {threads} --dataset {wildcards.dataset:q} --pair-id {wildcards.pair:q}"
-        " > {log:q} 2>&1"
+        job_shell("--method {wildcards.method:q} --content {input.content:q} --style {input.style:q}"
+                  " --out {params.png:q} --params {params.method_params:q} --device {params.device:q}"
+                  " --threads {threads} --dataset {wildcards.dataset:q} --pair-id {wildcards.pair:q}")
 
 
 # One job per group of BATCH_PAIRS pairs (dtp_core.batched: independent weights, one computation).
@@ -120,9 +166,12 @@ for _method in BATCHED_METHODS:
                                    f"--out {shlex.quote(o + '.png')} --pair-id {shlex.quote(p)}"
                                    for c, s, o, p in zip(_contents, _styles, _outs, _group)),
                     device=config.get("device", "auto"),
+                    retry_of=retry_of([f"{o}.json" for o in _outs]),
                 threads: THREADS_PER_JOB
                 resources:
                     gpu=1,
+                    attempt=lambda wildcards, attempt: attempt,
+                    attempts=attempts(f"stylize_batch_{_dataset}_{_method}_{_start // BATCH_PAIRS}"),
                 shell:
-                    STYLIZE_JOB + " --method {params.method} {params.batch} --params {params.method_params:q} --device {params.device:q}"
-                    " --threads {threads} --dataset {params.dataset} > {log:q} 2>&1"
+                    job_shell("--method {params.method} {params.batch} --params {params.method_params:q}"
+                              " --device {params.device:q} --threads {threads} --dataset {params.dataset}")

@@ -72,3 +72,24 @@ rule weights_manual:
             for path in weight_targets(method, fetchable=False):
                 info = _WEIGHT_FILES[method][path.rsplit(f"/{method}/", 1)[1]]
                 print(f"{path}: {info.how} ({info.source})")
+
+
+def metric_weights_state(settings):
+    """The state of the PieAPP weights file the evaluate stage reads, when PieAPP is enabled (one
+    stat): as part of the evaluate jobs' params, outputs scored without it are scored again once it
+    is there. The file is found as `dtp_bench.metrics.pieapp.weights_path` finds it."""
+    from dtp_bench.methods import files_state
+    from dtp_bench.metrics import pieapp
+    from dtp_bench.metrics.scorer import settings_with_defaults
+    from dtp_core.errors import MethodUnavailable
+
+    merged = settings_with_defaults(settings)
+    if "pieapp" not in merged["enabled"]:
+        return ""
+    try:
+        return files_state([pieapp.weights_path(merged["pieapp"]["weights"])])
+    except MethodUnavailable as err:
+        return f"absent: {err}"
+
+
+METRIC_WEIGHTS_STATE = metric_weights_state(config.get("metrics", {}))

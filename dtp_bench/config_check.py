@@ -1,0 +1,208 @@
+"""The workflow's configuration checked whole at parse time: every bad value refused before a job starts.
+
+    config.update(typed_command_line(config, SCHEMA))   # nested --config values arrive as strings
+    validate(config, SCHEMA)                            # the schema: shapes, types, ranges, method names
+    config.update(check_config(config))                 # what the schema cannot say
+
+`check_config` raises one `ConfigError`, ``KEY.PATH: problem. Fix: fix``, for the first bad value of:
+- `datasets`: the block as the datasets stage reads it (`DatasetsSettings.from_config`); a local mirror
+  folder that does not exist (null, "null", "none" and "" mean upstream; an http(s) URL is not checked);
+- every dataset name (benchmark_datasets, datasets.names, methods.<m>.datasets, report.table1_datasets,
+  report.figures' datasets and pairs) that the definitions do not define, with the closest known name;
+- every method name of report.figures that is not registered, with the closest;
+- `methods.<m>.params`, built into the method's config by `MethodSpec.make_config`, the very call the
+  method's jobs make (dtp_bench/stylize_job.py `_prepare`): what a job would refuse is refused here.
+It returns the config with the values the jobs will use (a mirror of "null" as null, parameters given
+as strings on the command line as their types), so that a job's command, and so its identity, is the
+same whether a value came from a config file or from `--config`. docs/refusals.md lists the messages.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from pathlib import Path
+
+import yaml
+
+from dtp_core.errors import ConfigError, DTPError
+
+from . import methods as registry
+from .datasets.definitions import load_definitions
+from .datasets.plan import dataset_names
+from .datasets.settings import DatasetsSettings
+from .datasets.sources import is_remote
+from .delivered import split_delivered
+
+
+def check_config(config: dict) -> dict:
+    """The config (after the schema) as the jobs will use it, or one `ConfigError` for its first bad value."""
+    checked = copy.deepcopy(config)
+    settings = DatasetsSettings.from_config(checked)  # each key's type and range, named (datasets.limit: ...)
+    if "mirror" in (checked.get("datasets") or {}):
+        checked["datasets"]["mirror"] = settings.mirror
+    _check_mirror(settings.mirror)
+    check_dataset_names(checked, known_datasets(settings.definitions))
+    _check_method_names(checked)
+    for method, entry in checked["methods"].items():
+        if entry and entry.get("params"):
+            entry["params"] = checked_params(method, entry["params"])
+    return checked
+
+
+def checked_params(method: str, params: dict) -> dict:
+    """`methods.<method>.params` after the method's own config class read them, as its jobs will, or
+    a `ConfigError` naming `methods.<method>.params.<key>`. Values given as strings (`--config`)
+    come back as what they spell; every other value comes back unchanged."""
+    where = f"methods.{method}.params"
+    try:
+        config = registry.get(method).make_config(params)  # the call of stylize_job._prepare
+    except ConfigError as err:
+        fix = err.fix or f"change {where}.{err.option} in the config file or the --config override"
+        raise ConfigError(f"{where}.{err.option}", err.problem, fix) from None
+    except (TypeError, ValueError) as err:  # a config class's check that assumed a type
+        raise ConfigError(where, f"{type(err).__name__}: {err}", "check the types of these parameters") from None
+    return {key: _plain(getattr(config, key, value)) if _has_string(value) else value for key, value in params.items()}
+
+
+def known_datasets(definitions: str | Path) -> list[str]:
+    """Every dataset name the definitions in `definitions` (datasets.definitions) define."""
+    return dataset_names(load_definitions(definitions))
+
+
+def check_dataset_names(config: dict, known: list[str] | None = None) -> None:
+    """Every dataset name anywhere in `config` must be one of `known` (default: what its definitions
+    define). An empty list is allowed (a method's `datasets: []` turns it off). Safe on a config the
+    schema refused: what is not a list of names is left to the schema."""
+    if known is None:
+        definitions = (config.get("datasets") or {}).get("definitions", "config/datasets") \
+            if isinstance(config.get("datasets"), dict) else "config/datasets"
+        try:
+            known = known_datasets(definitions)
+        except (DTPError, OSError, TypeError):
+            return  # the schema's message, or the datasets stage's, says what is wrong there
+    for where, names in _dataset_names(config):
+        for name, said in names:
+            if name not in known:
+                raise _unknown(where, "dataset", name, known, said,
+                               "write a dataset that config/datasets defines (a definition, or <definition>-<subset>)")
+
+
+def _dataset_names(config: dict):
+    """(key path, [(dataset name, as written)]) for every list of dataset names in the config."""
+    def names(value, pairs=False):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return []
+        return [(item.split("/", 1)[0] if pairs else item, item) for item in value]
+
+    datasets, report = _block(config, "datasets"), _block(config, "report")
+    figures = _block(report, "figures")
+    yield "benchmark_datasets", names(config.get("benchmark_datasets"))
+    yield "datasets.names", names(datasets.get("names"))
+    for method, entry in _block(config, "methods").items():
+        yield f"methods.{method}.datasets", names(entry.get("datasets") if isinstance(entry, dict) else None)
+    for column, pooled in _block(report, "table1_datasets").items():
+        yield f"report.table1_datasets.{column}", names(pooled)
+    for key in ("photo_datasets", "face_datasets"):
+        yield f"report.figures.{key}", names(figures.get(key))
+    for key in ("photo_pairs", "face_pairs", "ablation_pairs"):
+        yield f"report.figures.{key}", names(figures.get(key), pairs=True)
+    pair = _block(figures, "loss_curve").get("pair")
+    yield "report.figures.loss_curve.pair", names([pair] if pair else [], pairs=True)
+
+
+def _check_method_names(config: dict) -> None:
+    """report.figures names methods (or delivered variants, <method>@<size>) the registry knows."""
+    figures = _block(_block(config, "report"), "figures")
+    chosen = [("report.figures.methods", name) for name in figures.get("methods") or []]
+    chosen += [("report.figures.loss_curve.method", _block(figures, "loss_curve").get("method"))]
+    known = list(registry.METHODS)
+    for where, name in chosen:
+        if isinstance(name, str) and split_delivered(name)[0] not in known:
+            raise _unknown(where, "method", name, known, name, "write a method of dtp_bench/methods.py")
+
+
+def _check_mirror(mirror: str | None) -> None:
+    if mirror is None or is_remote(mirror):
+        return
+    if not Path(mirror).is_dir():
+        problem = "is a file, not a folder" if Path(mirror).exists() else "does not exist"
+        raise ConfigError("datasets.mirror", f"folder {mirror} {problem} (relative paths start at {Path.cwd()})",
+                          "point datasets.mirror at the mirror's folder (e.g. ../shared/data), "
+                          "or set it to null to fetch upstream")
+
+
+def _unknown(where: str, what: str, name: str, known: list[str], said: str, fix: str) -> ConfigError:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    inside = f" (in {said!r})" if said != name else ""
+    return ConfigError(where, f"unknown {what} {name!r}{inside}{hint} Known: {', '.join(known)}", fix)
+
+
+def _block(config, key: str) -> dict:
+    value = config.get(key) if isinstance(config, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _has_string(value) -> bool:
+    return isinstance(value, str) or isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value)
+
+
+def _plain(value):
+    """A config field's value as YAML/JSON has it (tuples as lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+# ------------------------------------------------------------------- --config strings, before the schema
+_NULL_WORDS = ("null", "none", "~", "")
+_JSON_TYPES = {str: "string", float: "number", int: "integer", bool: "boolean", type(None): "null"}
+
+
+def typed_command_line(config: dict, schema: str | Path | dict) -> dict:
+    """`config` with each string read as what the schema declares where the schema allows no string.
+
+    Snakemake reads a nested `--config` value with YAML's base loader, so `datasets={limit: 2}` gives
+    the string "2": here it becomes 2 (an integer), "true" True, "0.5" 0.5; and where the schema allows
+    null, "null", "none", "~" and "" become None (`--config` cannot say null). A string that does not
+    parse is left as it is, for the schema to refuse. `methods.<m>.params` are the methods' own
+    business: their config classes read them (`dtp_core.config.typed_fields`).
+    """
+    if not isinstance(schema, dict):
+        schema = yaml.safe_load(Path(schema).read_text())
+    return _typed(copy.deepcopy(config), schema)
+
+
+def _typed(value, schema):
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        properties, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        return {key: _typed(item, properties.get(key, extra)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item, schema.get("items")) for item in value]
+    return _read(value, schema) if isinstance(value, str) else value
+
+
+def _read(text: str, schema: dict):
+    declared = schema.get("type")
+    if declared is None:  # an enum or a const: the types of its values
+        values = schema.get("enum", [schema["const"]] if "const" in schema else [])
+        declared = [_JSON_TYPES.get(type(v), "") for v in values]
+    kinds = [declared] if isinstance(declared, str) else list(declared)
+    word = text.strip().lower()
+    if "null" in kinds and word in _NULL_WORDS:
+        return None
+    if "string" in kinds:
+        return text
+    if "boolean" in kinds and word in ("true", "false"):
+        return word == "true"
+    for kind, parse in (("integer", int), ("number", float)):
+        if kind in kinds:
+            try:
+                number = parse(word)
+            except ValueError:
+                continue
+            if math.isfinite(number):
+                return number
+    return text
