@@ -27,6 +27,7 @@ from typing import Callable
 
 from .atomic import atomic_path
 from .errors import FetchError
+from .weights import sha256_file
 
 USER_AGENT = "dtp-bench (https://github.com/sunwoo76/Deep_Translation_Prior benchmark)"
 TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -110,6 +111,22 @@ def fetch(location: str, destination: str | Path, expected: Expected, *, fixes: 
                 sleep(delay)
     raise FetchError(url, f"failed {attempts} times, last: {last}; nothing was written to {destination}",
                      fixes.unreachable)
+
+
+def verify_fetched(path: str | Path, expected: Expected) -> str:
+    """The sha256 of `path`, a file fetched earlier, which must still be the pinned one: every stage
+    that reads a fetched file calls this first, so a file replaced after the fetch (by hand, by
+    another tool) stops the run instead of being used. The message sets what is there beside the pin
+    (a replaced file is another file, not a "truncated" one) and says how to fetch it anew."""
+    path = Path(path)
+    if not path.is_file():
+        raise FetchError(path, "is missing", "run again: Snakemake fetches it (or check the path)")
+    sha256, size = sha256_file(path), path.stat().st_size
+    if expected.problem(sha256, size) is not None:
+        raise FetchError(path, f"changed after it was fetched: it now has {size} bytes and sha256 {sha256}; "
+                               f"the pinned file has {expected.describe()}",
+                         f"delete it (rm {path}) and run again: it is fetched anew and checked when a stage needs it")
+    return sha256
 
 
 def check(name: str | Path, sha256: str, size: int, expected: Expected, destination: str | Path,

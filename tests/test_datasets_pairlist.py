@@ -14,6 +14,7 @@ from dtp_bench.datasets.pairlist import read_pair_list, write_pair_list
 from dtp_bench.datasets.plan import dataset_names, plan_dataset
 from dtp_bench.datasets.settings import DatasetsSettings
 from dtp_core.errors import ConfigError, FetchError
+from dtp_core.weights import sha256_file
 
 DEFINITIONS = str(REPO / "config" / "datasets")
 
@@ -79,11 +80,19 @@ def test_a_file_changed_after_fetching_is_an_error_and_the_old_list_stays(defini
     plan = _fetched(plan_dataset("photo-r-dpst", _settings(limit=1), definitions))
     write_pair_list(plan, "pairs.tsv", "pairs.json", report=lambda line: None)
     before = (tmp_path / "pairs.tsv").read_text()
-    content = plan.pairs[0].content.raw
-    content.write_bytes(content.read_bytes()[:-10])
-    with pytest.raises(FetchError, match=r"in1\.png.*truncated.*changed after it was fetched"):
+    content, style = plan.pairs[0].content, plan.pairs[0].style
+    content.raw.write_bytes(style.raw.read_bytes())  # another valid image in its place
+    now = sha256_file(content.raw)
+    with pytest.raises(FetchError, match=rf"in1\.png: changed after it was fetched: it now has "
+                                         rf"{content.raw.stat().st_size} bytes and sha256 {now}; the pinned file has "
+                                         rf"sha256 {content.location.expected.sha256}.*Fix: delete it \(rm \S+in1\.png\)"):
         write_pair_list(plan, "pairs.tsv", "pairs.json", report=lambda line: None)
     assert (tmp_path / "pairs.tsv").read_text() == before
+    # the resize stage checks the pin too, and writes nothing
+    with pytest.raises(FetchError, match="changed after it was fetched"):
+        jobs.resize_job(content.raw, "resized.png", "32x32", "resize.log", pinned=content.location.expected)
+    assert not (tmp_path / "resized.png").exists()
+    assert "ERROR: " in (tmp_path / "resize.log").read_text()
 
 
 def test_unknown_dataset_names_and_settings_are_config_errors(definitions):

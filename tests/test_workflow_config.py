@@ -35,6 +35,8 @@ def test_quick_config_validates_on_top_of_the_paper_config():
     update_config(config, _config("quick.yaml"))
     validate(config, SCHEMA)
     assert config["datasets"]["mirror"] == "../shared/data"
+    # its outputs never share a path with the paper protocol's (results/outputs/..., results/table1.csv)
+    assert (config["results"], _config("config.yaml")["results"]) == ("results/quick", "results")
 
 
 @pytest.mark.parametrize("change, message", [
@@ -43,6 +45,8 @@ def test_quick_config_validates_on_top_of_the_paper_config():
     ({"device": "gpu"}, "gpu"),
     ({"batch_pairs": 0}, "batch_pairs"),
     ({"no_such_key": 1}, "no_such_key"),
+    ({"results": "data/results"}, "results"),  # data/ holds pinned inputs only
+    ({"results": ""}, "results"),
 ])
 def test_bad_values_are_refused_naming_them(change, message):
     config = copy.deepcopy(_config("config.yaml"))

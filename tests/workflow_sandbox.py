@@ -25,6 +25,7 @@ def make_workdir(workdir: Path, mirror: Path, changes: dict) -> dict:
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
     update_config(config, yaml.safe_load((REPO / "config/quick.yaml").read_text()))
     config["datasets"]["mirror"] = str(mirror)
+    config["results"] = "results"  # the sandbox is a folder of its own: the tests read results/ there
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict) and key != "methods":
             config[key].update(value)

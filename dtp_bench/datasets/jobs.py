@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from dtp_core.fetch import fetch
+from dtp_core.fetch import Expected, fetch, verify_fetched
 
 from .pairlist import write_pair_list
 from .plan import DatasetPlan
@@ -56,8 +56,12 @@ def fetch_job(location: Location, destination: str | Path, settings: FetchSettin
             f"{time.perf_counter() - start:.2f} s, from {location.origin}")
 
 
-def resize_job(source: str | Path, destination: str | Path, size_token: str, log: str | Path | None) -> None:
+def resize_job(source: str | Path, destination: str | Path, size_token: str, log: str | Path | None,
+               pinned: Expected | None = None) -> None:
+    """Resize `source`, which must still be the `pinned` file it was fetched as (None: the user's own)."""
     with job_log(log) as say:
+        if pinned is not None:
+            verify_fetched(source, pinned)
         height, width = resize_file(source, destination, ResizeSpec.parse(size_token))
         say(f"resized {source} -> {destination}: {width}x{height} ({size_token}, bilinear)")
 

@@ -24,6 +24,7 @@ from typing import Callable
 
 from dtp_core.atomic import write_json, write_text
 from dtp_core.errors import ConfigError, FetchError
+from dtp_core.fetch import verify_fetched
 from dtp_core.weights import sha256_file
 
 from . import layout
@@ -71,6 +72,7 @@ def build_rows(plan: DatasetPlan) -> list[dict[str, str]]:
             row[f"{name}_file"] = str(digest.checked(extras[name])) if name in extras else ""
         rows.append(row)
         notes.append(row_notes)
+    digest.raise_changed()
     places: dict[str, list[tuple[str, str]]] = {}
     for row in rows:
         for role in ("content", "style"):
@@ -128,23 +130,33 @@ def read_pair_list(path: str | Path) -> list[PairRow]:
 
 
 class _Digests:
-    """sha256 of each file once, checked against the pin of the source it was fetched from."""
+    """sha256 of each file once, checked against the pin of the source it was fetched from. Files that
+    changed after the fetch are collected, so that one error names all of them (`raise_changed`)."""
 
     def __init__(self):
         self.cache: dict[Path, str] = {}
+        self.changed: list[FetchError] = []
 
     def __call__(self, image: Image) -> str:
         if image.raw not in self.cache:
-            if not image.raw.is_file():
-                raise FetchError(image.raw, "is missing", "fetch it first (snakemake builds it)")
-            sha = sha256_file(image.raw)
             if image.location is not None:
-                problem = image.location.expected.problem(sha, image.raw.stat().st_size)
-                if problem is not None:
-                    raise FetchError(image.raw, f"{problem}: it changed after it was fetched",
-                                     "delete it and run again, so it is fetched and checked anew")
-            self.cache[image.raw] = sha
+                try:
+                    self.cache[image.raw] = verify_fetched(image.raw, image.location.expected)
+                except FetchError as err:
+                    self.changed.append(err)
+                    self.cache[image.raw] = ""
+            elif image.raw.is_file():
+                self.cache[image.raw] = sha256_file(image.raw)
+            else:
+                raise FetchError(image.raw, "is missing", "check the folder the config names")
         return self.cache[image.raw]
+
+    def raise_changed(self) -> None:
+        if len(self.changed) == 1:
+            raise self.changed[0]
+        if self.changed:
+            raise FetchError(f"{len(self.changed)} fetched files", "changed after they were fetched:\n" +
+                             "\n".join(f"  {err}" for err in self.changed), "delete each file named above and run again")
 
     def checked(self, image: Image) -> Path:
         self(image)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from pathlib import Path
 
 from dtp_core.errors import ConfigError
+from dtp_core.fetch import Expected
 
 from . import layout
 from .definitions import DatasetDefinition, load_definitions
@@ -70,12 +72,20 @@ class DatasetsWorkflow:
 
     def resize_source(self, definition: str, image: str) -> str:
         """The file `data/resized/<size>/<definition>/<image>.png` is made from."""
+        return str(self._resize_source(definition, image)[0])
+
+    def resize_pin(self, definition: str, image: str) -> Expected | None:
+        """What that file must still be when it is resized (None: the user's own file, not fetched)."""
+        return self._resize_source(definition, image)[1]
+
+    def _resize_source(self, definition: str, image: str) -> tuple[Path, Expected | None]:
         found = self._images().get(f"{definition}/{image}")
         if found is not None:
-            return str(found.raw)
+            return found.raw, found.location.expected if found.location else None
         files = self.definitions[definition].files if definition in self.definitions else {}
         if image in files:
-            return str(layout.raw_path(definition, image, files[image].suffix))
+            suffix = files[image].suffix
+            return layout.raw_path(definition, image, suffix), self.location(definition, f"{image}{suffix}").expected
         raise ConfigError(f"data/resized/.../{definition}/{image}.png", "is no image of a configured dataset",
                           "check the path; images are <definition>/<file id> as in config/datasets/*.yaml")
 

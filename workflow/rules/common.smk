@@ -22,6 +22,11 @@ except WorkflowError:
     raise
 config.update(config_check.check_config(config))
 
+# Where this run's outputs, scores, tables and figures go (`results:`; config/quick.yaml has its own,
+# so a quick check never replaces a paper-protocol output). Logs and data/ are shared: data/ holds
+# only checked, pinned inputs, and a job's log is replaced by its own rerun.
+RESULTS = config.get("results", "results")
+
 # Stage rule files, in DAG order.
 RULE_FILES = [f"workflow/rules/{stage}.smk" for stage in ("datasets", "weights", "stylize", "deliver", "evaluate", "gather")]
 # Targets that each stage file adds to `all` when included; `rule all` reads the list lazily.

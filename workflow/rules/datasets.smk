@@ -51,9 +51,12 @@ rule datasets_resize:
         "data/resized/{size}/{definition}/{image}.png",
     log:
         "logs/datasets/resize/{size}/{definition}/{image}.log",
+    params:
+        # the fetched file is checked against its pin again here: one replaced after the fetch stops the run
+        pinned=lambda wc: DATASETS.resize_pin(wc.definition, wc.image),
     localrule: True
     run:
-        datasets_jobs.resize_job(input[0], output[0], wildcards.size, log[0])
+        datasets_jobs.resize_job(input[0], output[0], wildcards.size, log[0], pinned=params.pinned)
 
 
 rule datasets_pairs:

@@ -1,7 +1,7 @@
 # The deliver stage (optional): a method's working-size output carried to a larger size.
 #
-#   results/outputs/<dataset>/<method>/<pair>.json  +  data/resized/<size>/...  (content, style)
-#     ->  results/outputs/<dataset>/<method>@<size>/<pair>.json (+ .png)
+#   <results>/outputs/<dataset>/<method>/<pair>.json  +  data/resized/<size>/...  (content, style)
+#     ->  <results>/outputs/<dataset>/<method>@<size>/<pair>.json (+ .png)
 #
 # Settings: the `delivery:` block of the config (size, methods, upsampler). The delivered output is
 # scored by the evaluate stage like any other output, against the content and style at that size,
@@ -26,7 +26,7 @@ def delivered_methods():
 
 def delivery_inputs(wildcards):
     return {
-        "sidecar": f"results/outputs/{wildcards.dataset}/{wildcards.method}/{wildcards.pair}.json",
+        "sidecar": f"{RESULTS}/outputs/{wildcards.dataset}/{wildcards.method}/{wildcards.pair}.json",
         "content": DATASETS.resized(wildcards.dataset, wildcards.pair, "content", wildcards.size),
         "style": DATASETS.resized(wildcards.dataset, wildcards.pair, "style", wildcards.size),
     }
@@ -39,7 +39,7 @@ rule deliver:
     input:
         unpack(delivery_inputs),
     output:
-        "results/outputs/{dataset}/{method}@{size}/{pair}.json",
+        f"{RESULTS}/outputs/{{dataset}}/{{method}}@{{size}}/{{pair}}.json",
     log:
         "logs/deliver/{dataset}/{method}@{size}/{pair}.log",
     params:

@@ -1,6 +1,6 @@
 # The evaluate stage: every stylisation sidecar -> its metrics file.
 #
-#   results/outputs/<dataset>/<method>/<pair>.json  ->  results/metrics/<dataset>/<method>/<pair>.json
+#   <results>/outputs/<dataset>/<method>/<pair>.json  ->  <results>/metrics/<dataset>/<method>/<pair>.json
 #
 # Settings: the `metrics:` block of the config (dtp_bench/metrics/scorer.py DEFAULTS documents every
 # key). An output that is unavailable or failed still gets a metrics file carrying its status and
@@ -10,7 +10,7 @@ from dtp_bench.metrics import jobs as metrics_jobs
 
 METRICS_SETTINGS = config.get("metrics", {})
 # Snakemake's `benchmark:` file of each stylisation job, when the stylize stage writes one there.
-STYLIZE_BENCHMARK = globals().get("STYLIZE_BENCHMARK", "results/benchmarks/stylize/{dataset}/{method}/{pair}.tsv")
+STYLIZE_BENCHMARK = globals().get("STYLIZE_BENCHMARK", f"{RESULTS}/benchmarks/stylize/{{dataset}}/{{method}}/{{pair}}.tsv")
 
 
 def evaluation_jobs():
@@ -21,14 +21,14 @@ def evaluation_jobs():
 
 
 def metrics_files():
-    return [f"results/metrics/{d}/{m}/{p}.json" for d, m, p in evaluation_jobs()]
+    return [f"{RESULTS}/metrics/{d}/{m}/{p}.json" for d, m, p in evaluation_jobs()]
 
 
 rule evaluate:
     input:
-        sidecar="results/outputs/{dataset}/{method}/{pair}.json",
+        sidecar=f"{RESULTS}/outputs/{{dataset}}/{{method}}/{{pair}}.json",
     output:
-        "results/metrics/{dataset}/{method}/{pair}.json",
+        f"{RESULTS}/metrics/{{dataset}}/{{method}}/{{pair}}.json",
     log:
         "logs/evaluate/{dataset}/{method}/{pair}.log",
     params:

@@ -1,12 +1,12 @@
 # The gather stage: every metrics file -> the tables, the figures, and the report's content.
 #
-#   results/table1.csv (+ table1.md)  the paper's layout: PE and SSIM per paper dataset, pair counts, backbone
-#   results/table_full.csv            every metric: mean, std, count per method and dataset
-#   results/table1_vs_paper.csv       ours beside the paper's (SPEC.md), with the difference
-#   results/ablation.csv              the Fig. 5 ablations beside the full model
-#   results/figures/*.png             grids, score distributions, trade-off, loss curves, cost
+#   <results>/table1.csv (+ table1.md)  the paper's layout: PE and SSIM per paper dataset, pair counts, backbone
+#   <results>/table_full.csv            every metric: mean, std, count per method and dataset
+#   <results>/table1_vs_paper.csv       ours beside the paper's (SPEC.md), with the difference
+#   <results>/ablation.csv              the Fig. 5 ablations beside the full model
+#   <results>/figures/*.png             grids, score distributions, trade-off, loss curves, cost
 #
-#   snakemake --report results/report.html     one self-contained page with all of the above
+#   snakemake --report <results>/report.html     one self-contained page with all of the above
 #
 # Settings: the `report:` block of the config (table1_datasets; figures, documented in
 # dtp_bench/figures.py DEFAULTS).
@@ -22,12 +22,12 @@ rule gather_tables:
     input:
         metrics=metrics_files(),
     output:
-        table1=report("results/table1.csv", caption="../report/table1.rst", category="Tables"),
-        table1_md=report("results/table1.md", caption="../report/table1_md.rst", category="Tables"),
-        table_full=report("results/table_full.csv", caption="../report/table_full.rst", category="Tables"),
-        table1_vs_paper=report("results/table1_vs_paper.csv", caption="../report/table1_vs_paper.rst",
+        table1=report(f"{RESULTS}/table1.csv", caption="../report/table1.rst", category="Tables"),
+        table1_md=report(f"{RESULTS}/table1.md", caption="../report/table1_md.rst", category="Tables"),
+        table_full=report(f"{RESULTS}/table_full.csv", caption="../report/table_full.rst", category="Tables"),
+        table1_vs_paper=report(f"{RESULTS}/table1_vs_paper.csv", caption="../report/table1_vs_paper.rst",
                                category="Tables"),
-        ablation=report("results/ablation.csv", caption="../report/ablation.rst", category="Tables"),
+        ablation=report(f"{RESULTS}/ablation.csv", caption="../report/ablation.rst", category="Tables"),
     log:
         "logs/gather/tables.log",
     params:
@@ -41,7 +41,7 @@ rule gather_figures:
     input:
         metrics=metrics_files(),
     output:
-        **{name: report(f"results/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
+        **{name: report(f"{RESULTS}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
            for name in FIGURES},
     log:
         "logs/gather/figures.log",

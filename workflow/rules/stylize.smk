@@ -1,6 +1,6 @@
 # The stylize stage: one job per (dataset, method, pair).
 #
-#   data/resized/<size>/...  ->  results/outputs/<dataset>/<method>/<pair>.{json,png,loss.csv,...}
+#   data/resized/<size>/...  ->  <results>/outputs/<dataset>/<method>/<pair>.{json,png,loss.csv,...}
 #
 # The sidecar .json is the job's output and its completion marker (written last, atomically);
 # it records status ok | unavailable | failed with the reason, so that one method failing on one
@@ -21,11 +21,12 @@ import shlex
 import sys
 
 from dtp_bench import methods as METHOD_REGISTRY
+from dtp_bench.datasets import layout as datasets_layout
 from dtp_bench.stylize_job import retry_token
 
 STYLIZE_SIZE = DATASETS.settings.sizes[0]
-STYLIZE_OUTPUT = "results/outputs/{dataset}/{method}/{pair}.json"
-STYLIZE_BENCHMARK = "results/benchmarks/stylize/{dataset}/{method}/{pair}.tsv"
+STYLIZE_OUTPUT = f"{RESULTS}/outputs/{{dataset}}/{{method}}/{{pair}}.json"
+STYLIZE_BENCHMARK = f"{RESULTS}/benchmarks/stylize/{{dataset}}/{{method}}/{{pair}}.tsv"
 THREADS_PER_JOB = config.get("threads_per_job", 2)
 # batch_pairs > 1: methods that can (DTP) train that many pairs as one computation in one job.
 BATCH_PAIRS = config.get("batch_pairs", 1)
@@ -49,10 +50,19 @@ def _pair_files(wildcards):
     return {param: str(extras[extra].raw) for param, extra in wanted.items() if extra in extras}
 
 
+def verified_pair_list(dataset):
+    """The pair list as an input: it is built only from fetched files that still match their pins
+    (dtp_core.fetch.verify_fetched), so a pair file replaced after the fetch (DPST's output, read
+    here directly) stops the job with the list's error. `ancient`: a list rewritten for another
+    reason (e.g. a larger `limit`) reruns nothing."""
+    return ancient(str(datasets_layout.pair_list_path(dataset)))
+
+
 def stylize_inputs(wildcards):
     return {
         "content": DATASETS.resized(wildcards.dataset, wildcards.pair, "content", STYLIZE_SIZE),
         "style": DATASETS.resized(wildcards.dataset, wildcards.pair, "style", STYLIZE_SIZE),
+        "pairs": verified_pair_list(wildcards.dataset),
         **_pair_files(wildcards),
     }
 
@@ -144,7 +154,7 @@ for _method in BATCHED_METHODS:
             _group = _pairs[_start:_start + BATCH_PAIRS]
             _contents = [DATASETS.resized(_dataset, p, "content", STYLIZE_SIZE) for p in _group]
             _styles = [DATASETS.resized(_dataset, p, "style", STYLIZE_SIZE) for p in _group]
-            _outs = [f"results/outputs/{_dataset}/{_method}/{p}" for p in _group]  # + .json / .png
+            _outs = [f"{RESULTS}/outputs/{_dataset}/{_method}/{p}" for p in _group]  # + .json / .png
 
             rule:
                 name:
@@ -152,12 +162,13 @@ for _method in BATCHED_METHODS:
                 input:
                     content=_contents,
                     style=_styles,
+                    pairs=verified_pair_list(_dataset),
                 output:
                     [f"{o}.json" for o in _outs],
                 log:
                     f"logs/stylize/{_dataset}/{_method}/batch-{_group[0]}.log",
                 benchmark:
-                    f"results/benchmarks/stylize/{_dataset}/{_method}/batch-{_group[0]}.tsv"
+                    f"{RESULTS}/benchmarks/stylize/{_dataset}/{_method}/batch-{_group[0]}.tsv"
                 params:
                     method=_method,
                     dataset=_dataset,
