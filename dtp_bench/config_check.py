@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from dtp_core.config import NULL_WORDS
 from dtp_core.errors import ConfigError, DTPError
 
 from . import methods as registry
@@ -112,6 +113,51 @@ def _dataset_names(config: dict):
     yield "report.figures.loss_curve.pair", names([pair] if pair else [], pairs=True)
 
 
+def explain_schema_error(config: dict, schema: str | Path | dict) -> None:
+    """After the schema refused `config`: raise its first complaint as a `ConfigError` naming the key
+    path (`datasets.sizes.0`), the value, and what the schema allows (its enum, pattern or range,
+    and its description of the key). Snakemake's own message prints the schema rule instead."""
+    import jsonschema
+
+    if not isinstance(schema, dict):
+        schema = yaml.safe_load(Path(schema).read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    if error is None:
+        return
+    where = ".".join(str(part) for part in error.absolute_path) or "(the config)"
+    rule = error.schema if isinstance(error.schema, dict) else {}
+    allowed = {"enum": lambda v: _closest(error.instance, v) + "one of " + ", ".join(map(str, v)),
+               "pattern": lambda v: f"a value matching {v}",
+               "minimum": lambda v: f"a number >= {v}", "maximum": lambda v: f"a number <= {v}",
+               "type": lambda v: " or ".join(_JSON_NAMES.get(t, t) for t in ([v] if isinstance(v, str) else v))}
+    wanted = allowed[error.validator](error.validator_value) if error.validator in allowed else ""
+    described = _described(schema, list(error.absolute_path))
+    fix = "; ".join(part for part in (f"use {wanted}" if wanted else "", described) if part) or \
+        "see workflow/schemas/config.schema.yaml"
+    raise ConfigError(where, error.message, fix)
+
+
+_JSON_NAMES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
+               "array": "a list", "object": "a mapping", "null": "null"}
+
+
+def _closest(value, choices) -> str:
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    return f"{close[0]!r} (the closest), or " if close else ""
+
+
+def _described(schema: dict, path: list) -> str:
+    """The schema's description of the key at `path` (or of the nearest key above it that has one)."""
+    node, found = schema, ""
+    for part in path:
+        if not isinstance(node, dict):
+            break
+        node = node.get("properties", {}).get(part) if isinstance(part, str) else node.get("items")
+        if isinstance(node, dict) and node.get("description"):
+            found = node["description"]
+    return found
+
+
 def _check_method_names(config: dict) -> None:
     """report.figures names methods (or delivered variants, <method>@<size>) the registry knows."""
     figures = _block(_block(config, "report"), "figures")
@@ -155,7 +201,6 @@ def _plain(value):
 
 
 # ------------------------------------------------------------------- --config strings, before the schema
-_NULL_WORDS = ("null", "none", "~", "")
 _JSON_TYPES = {str: "string", float: "number", int: "integer", bool: "boolean", type(None): "null"}
 
 
@@ -191,7 +236,7 @@ def _read(text: str, schema: dict):
         declared = [_JSON_TYPES.get(type(v), "") for v in values]
     kinds = [declared] if isinstance(declared, str) else list(declared)
     word = text.strip().lower()
-    if "null" in kinds and word in _NULL_WORDS:
+    if "null" in kinds and word in NULL_WORDS:
         return None
     if "string" in kinds:
         return text

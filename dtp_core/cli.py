@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import sys
 import warnings
@@ -23,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from .backbone import BACKBONES, resolve_weights
-from .config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig, preset
+from .config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig, preset, typed_fields
 from .errors import ConfigError, exit_status
 from .images import ImageNote, load_pair
 from .outputs import check_outputs, partial_loss_csv_path, planned_paths, save_result
@@ -84,11 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> DTPConfig:
-    overrides = dict(args.overrides)
-    fields = {f.name for f in dataclasses.fields(DTPConfig)}
-    for key in overrides:
-        if key not in fields:
-            raise ConfigError(f"--set {key}", "is not a DTP parameter", f"use one of {sorted(fields)}")
+    try:  # the workflow's reading of parameters: unknown keys (with the closest name) and types
+        overrides = typed_fields(DTPConfig, dict(args.overrides), "is not a DTP parameter")
+    except ConfigError as err:
+        raise ConfigError(f"--set {err.option}", err.problem, err.fix) from None
     named = {"size": args.size, "iterations": args.iterations, "lambda_c": args.lambda_c, "seed": args.seed,
              "backbone": args.backbone, "snapshots": args.snapshots}
     overrides.update({key: value for key, value in named.items() if value is not None})
@@ -103,6 +101,11 @@ def config_from_args(args: argparse.Namespace) -> DTPConfig:
         return preset(args.preset, **overrides)
     except TypeError as err:  # e.g. a string where a number is expected
         raise ConfigError("options", str(err)) from None
+    except ConfigError as err:  # a range check of DTPConfig: say which option sets the value
+        if err.fix:
+            raise
+        flag = f"--{err.option.replace('_', '-')}" if err.option in named else f"--set {err.option}=VALUE"
+        raise ConfigError(err.option, err.problem, f"change {flag}") from None
 
 
 def planned_outputs(args: argparse.Namespace, config: DTPConfig) -> dict[str, Path]:

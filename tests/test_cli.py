@@ -50,9 +50,12 @@ def test_greyscale_rgba_and_palette_inputs_are_converted(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--size", "8"], "size: 8 px is too small"),
     (["--lambda-c", "1.5"], "lambda_c: must be in [0, 1], got 1.5"),
-    (["--iterations", "0"], "iterations: must be an integer >= 1, got 0"),
+    (["--iterations", "0"], "iterations: must be an integer >= 1, got 0. Fix: change --iterations"),
     (["--set", "tau_corr=-1"], "tau_corr: must be > 0"),
+    (["--set", "lambda_w=-1"], "lambda_w: must be in [0, 1], got -1. Fix: change --set lambda_w=VALUE"),
     (["--set", "no_such=1"], "--set no_such: is not a DTP parameter"),
+    (["--set", "tau_cor=1"], "--set tau_cor: is not a DTP parameter. Fix: did you mean tau_corr?"),
+    (["--set", "lr=abc"], "--set lr: expected a number, got 'abc'"),
     (["--device", "cuda:7"], "device:"),
     (["--device", "tpu"], "unknown device 'tpu'"),
     (["--weights", "/nonexistent/vgg.pth"], "vgg.pth: weights file not found"),

@@ -196,6 +196,28 @@ def test_command_line_strings_become_the_schemas_types():
     assert config_check.typed_command_line({"datasets": {"limit": "two"}}, SCHEMA)["datasets"]["limit"] == "two"
 
 
+# --- what the schema refuses, said as a key path and a fix ---------------------------------------------
+@pytest.mark.parametrize("change, message", [
+    ({"device": "gpu"}, "device: 'gpu' does not match '^(auto|cpu|mps|cuda(:[0-9]+)?)$'. Fix: use a value matching"),
+    ({"threads_per_job": "two"}, "threads_per_job: 'two' is not of type 'integer'. Fix: use an integer; CPU threads"),
+    ({"batch_pairs": 0}, "batch_pairs: 0 is less than the minimum of 1. Fix: use a number >= 1; DTP trains"),
+    ({"datasets": {"sizes": ["64x"]}}, "datasets.sizes.0: '64x' does not match"),
+    ({"methods": {"dtp_lc1_6": {}}}, "Fix: use 'dtp_lc1_5' (the closest), or one of dtp_lc1_5, dtp_lc4_5,"),
+    ({"results": "data/out"}, "results: 'data/out' does not match"),
+])
+def test_a_schema_refusal_names_the_key_path_the_value_and_the_fix(quick_config, change, message):
+    config = copy.deepcopy(quick_config)
+    for key, value in change.items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) and key != "methods" else value
+    with pytest.raises(ConfigError) as err:
+        config_check.explain_schema_error(config, SCHEMA)
+    assert message in str(err.value)
+
+
+def test_a_config_the_schema_accepts_is_not_explained(quick_config):
+    assert config_check.explain_schema_error(copy.deepcopy(quick_config), SCHEMA) is None
+
+
 # --- real dry runs ----------------------------------------------------------------------------------------
 SMALL = {"methods": {"dtp_lc1_5": {"params": {"iterations": 3}}, "reinhard": {}},
          "datasets": {"names": ["photo-r"], "limit": 1, "sizes": ["32x32"]}}
@@ -231,6 +253,13 @@ def test_dry_run_reads_a_null_mirror_from_the_command_line_as_upstream(tmp_path)
     run, output = _dry_run(tmp_path, {}, "--config", "datasets={mirror: null}")
     assert run.returncode == 0, output[-3000:]  # not the folder "null" (which the mirror check would refuse)
     assert "rule datasets_fetch" in output
+
+
+def test_dry_run_says_a_schema_refusal_as_a_key_path_and_a_fix(tmp_path):
+    run, output = _dry_run(tmp_path, {}, "--config", "datasets={sizes: [64x]}")
+    assert run.returncode != 0
+    assert "datasets.sizes.0: '64x' does not match '^([0-9]+x[0-9]+|long[0-9]+)$'. Fix: use a value matching" in output
+    assert "Job stats" not in output
 
 
 def test_dry_run_refuses_a_missing_mirror_folder_once(tmp_path):

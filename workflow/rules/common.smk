@@ -19,6 +19,7 @@ try:
     validate(config, CONFIG_SCHEMA)
 except WorkflowError:
     config_check.check_dataset_names(config)  # a misspelt dataset: the closest name, not the schema's enum
+    config_check.explain_schema_error(config, CONFIG_SCHEMA)  # the key path, the value, what it may be
     raise
 config.update(config_check.check_config(config))
 
