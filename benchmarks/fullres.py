@@ -1,11 +1,14 @@
 """Full-resolution delivery (dtp_core.fullres): its quality against training at the larger size, its cost.
 
     python benchmarks/fullres.py --quality RUNS   # RUNS/<name>_256.png and <name>_512.png (+ .json) from `dtp stylize`
+    python benchmarks/fullres.py --quality RUNS --sizes 128 256   # another pair of sizes
     python benchmarks/fullres.py --cost           # seconds and peak RSS to deliver 1, 12, 40 megapixels
+    python benchmarks/fullres.py --crops RUNS/<name> --figure F.png   # 1:1 crops of the three at the larger size
 
 --quality scores, per pair, DTP trained at 512 directly against DTP trained at 256 and carried to
 512 by (a) bilinear resizing and (b) the local affine upsampler: SSIM and LPIPS against the 512
-content, Gram and histogram distances to the 512 style (the workflow's own scorer). The runs come
+content, Gram and histogram distances to the 512 style (the workflow's own scorer), and LPIPS to the
+direct 512 output (how close carrying comes to training at the larger size). The runs come
 from `dtp stylize C S -o RUNS/<name>_<size>.png --size <size> --iterations N` (same N for both).
 --cost runs each size in a fresh process so that its peak RSS is its own. Prints markdown; names the CPU.
 """
@@ -38,28 +41,46 @@ def _at(path: str, size: int) -> torch.Tensor:
     return to_tensor(resize(load_image(path), (size, size)))
 
 
-def quality(runs: Path) -> list[dict]:
+def candidates(name: Path, small: int, large: int) -> tuple[dict[str, torch.Tensor], dict, float]:
+    """The three outputs at `large` of one pair (direct; `small` + bilinear; `small` + local affine),
+    the `small` run's sidecar, and the upsampler's seconds."""
+    sidecar = json.loads(Path(f"{name}_{small}.json").read_text())
+    content_small, content_large = _at(sidecar["content_file"], small), _at(sidecar["content_file"], large)
+    result = to_tensor(load_image(f"{name}_{small}.png"))
+    start = time.perf_counter()
+    carried = upsample(content_small, result, content_large, UpsamplerConfig())
+    seconds = time.perf_counter() - start
+    return {f"direct {large}": to_tensor(load_image(f"{name}_{large}.png")),
+            f"{small} + bilinear": F.interpolate(result, size=(large, large), mode="bilinear").clamp(0, 1),
+            f"{small} + local affine": carried}, sidecar, seconds
+
+
+def quality(runs: Path, small: int = 256, large: int = 512) -> list[dict]:
     scorer = Scorer({"enabled": list(METRICS)})
     rows = []
-    for small_png in sorted(runs.glob("*_256.png")):
-        name = small_png.stem[: -len("_256")]
-        large_png = runs / f"{name}_512.png"
-        sidecar = json.loads(small_png.with_suffix(".json").read_text())
-        content_512, style_512 = _at(sidecar["content_file"], 512), _at(sidecar["style_file"], 512)
-        content_256 = _at(sidecar["content_file"], 256)
-        small = to_tensor(load_image(small_png))
-        start = time.perf_counter()
-        carried = upsample(content_256, small, content_512, UpsamplerConfig())
-        seconds = time.perf_counter() - start
-        candidates = {"direct 512": to_tensor(load_image(large_png)),
-                      "256 + bilinear": F.interpolate(small, size=(512, 512), mode="bilinear").clamp(0, 1),
-                      "256 + local affine": carried}
-        for label, image in candidates.items():
-            scores = scorer.score(image, content_512, style_512)
-            rows.append({"pair": name, "output": label, "iterations": sidecar["parameters"]["iterations"],
-                         **{m: scores[m]["value"] for m in METRICS},
-                         "upsample_s": round(seconds, 3) if "affine" in label else None})
+    for small_png in sorted(runs.glob(f"*_{small}.png")):
+        name = small_png.with_name(small_png.name[: -len(f"_{small}.png")])
+        outputs, sidecar, seconds = candidates(name, small, large)
+        content, style = _at(sidecar["content_file"], large), _at(sidecar["style_file"], large)
+        for label, image in outputs.items():
+            scores = scorer.score(image, content, style)
+            to_direct = scorer.score(image, outputs[f"direct {large}"], style)["lpips"]["value"]
+            rows.append({"pair": name.name, "output": label,
+                         "iterations": sidecar["parameters"]["iterations"], **{m: scores[m]["value"] for m in METRICS},
+                         "lpips_direct": to_direct, "upsample_s": round(seconds, 3) if "affine" in label else None})
     return rows
+
+
+def crops_figure(name: Path, figure: Path, small: int = 256, large: int = 512, crop: int = 160) -> None:
+    """1:1 crops (around the centre) of the content and of the three outputs at `large`, side by side."""
+    from dtp_core.demo import side_by_side
+
+    outputs, sidecar, _ = candidates(name, small, large)
+    images = {f"content ({large})": _at(sidecar["content_file"], large), **outputs}
+    top = left = large // 2 - crop // 2
+    tiles = {label: (image[0, :, top:top + crop, left:left + crop].permute(1, 2, 0).numpy() * 255).round()
+             .astype("uint8") for label, image in images.items()}
+    side_by_side(tiles, height=crop).save(figure)
 
 
 def cost_child(height: int, width: int) -> dict:
@@ -85,24 +106,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quality", type=Path, metavar="RUNS")
     parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--crops", type=Path, metavar="RUNS/NAME")
+    parser.add_argument("--figure", type=Path, default=Path("fullres_crops.png"))
+    parser.add_argument("--sizes", type=int, nargs=2, default=(256, 512), metavar=("WORKING", "LARGER"))
+    parser.add_argument("--crop", type=int, default=160, help="side of the 1:1 crops, pixels")
     parser.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(cost_child(*args.child)))
         return 0
     print(f"CPU: {cpu_model_and_flags()}, torch {torch.__version__}, 2 threads")
+    if args.crops:
+        crops_figure(args.crops, args.figure, *args.sizes, crop=args.crop)
+        print(f"wrote {args.figure}")
     if args.quality:
-        rows = quality(args.quality)
-        print("\n| pair | output | iterations | SSIM (content) | LPIPS (content) | Gram (style) | histogram (style) |")
-        print("|---|---|---|---|---|---|---|")
+        rows = quality(args.quality, *args.sizes)
+        columns = [*METRICS, "lpips_direct"]
+        print("\n| pair | output | iterations | SSIM (content) | LPIPS (content) | Gram (style) | histogram (style) "
+              f"| LPIPS to direct {args.sizes[1]} |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['pair']} | {r['output']} | {r['iterations']} | {r['ssim']:.4f} | {r['lpips']:.4f} | "
-                  f"{r['gram']:.4f} | {r['histogram']:.4f} |")
+            print(f"| {r['pair']} | {r['output']} | {r['iterations']} | " + " | ".join(f"{r[m]:.4f}" for m in columns)
+                  + " |")
         print("\nmean over pairs:")
         for label in dict.fromkeys(r["output"] for r in rows):
             chosen = [r for r in rows if r["output"] == label]
-            means = {m: sum(r[m] for r in chosen) / len(chosen) for m in METRICS}
-            print(f"| {label} | " + " | ".join(f"{means[m]:.4f}" for m in METRICS) + " |")
+            means = {m: sum(r[m] for r in chosen) / len(chosen) for m in columns}
+            print(f"| {label} | " + " | ".join(f"{means[m]:.4f}" for m in columns) + " |")
     if args.cost:
         print("\n| output | pixels | seconds (best of 3) | peak RSS | of which the inputs |")
         print("|---|---|---|---|---|")
