@@ -4,6 +4,7 @@
     python benchmarks/fullres.py --quality RUNS --sizes 128 256   # another pair of sizes
     python benchmarks/fullres.py --cost           # seconds and peak RSS to deliver 1, 12, 40 megapixels
     python benchmarks/fullres.py --crops RUNS/<name> --figure F.png   # 1:1 crops of the three at the larger size
+    python benchmarks/fullres.py --edge           # error at a colour-transform edge, against bilinear
 
 --quality scores, per pair, DTP trained at 512 directly against DTP trained at 256 and carried to
 512 by (a) bilinear resizing and (b) the local affine upsampler: SSIM and LPIPS against the 512
@@ -83,6 +84,27 @@ def crops_figure(name: Path, figure: Path, small: int = 256, large: int = 512, c
     side_by_side(tiles, height=crop).save(figure)
 
 
+def edge_errors() -> list[tuple[str, float, float]]:
+    """Mean absolute error against the exact stylisation in the two-region scene of
+    tests/test_upsample.py (the test asserts the upsampler beats bilinear there): everywhere, near
+    the edge where the colour transform changes, and away from it. (label, bilinear, upsampler)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_upsample import edge_scene
+
+    size = 256
+    content_small, output_small, content_full, truth = edge_scene(size)
+    ours = (upsample(content_small, output_small, content_full, UpsamplerConfig(radius=1)) - truth).abs()
+    bilinear = (F.interpolate(output_small, size=(size, size), mode="bilinear", align_corners=False) - truth).abs()
+    near = {w: slice(size // 2 - w, size // 2 + w) for w in (4, 8, 16)}
+    rows = [("everywhere", bilinear.mean().item(), ours.mean().item())]
+    rows += [(f"within {w} px of the edge", bilinear[..., s].mean().item(), ours[..., s].mean().item())
+             for w, s in near.items()]
+    away = torch.ones(size, dtype=torch.bool)
+    away[near[16]] = False
+    rows.append(("more than 16 px away", bilinear[..., away].mean().item(), ours[..., away].mean().item()))
+    return rows
+
+
 def cost_child(height: int, width: int) -> dict:
     """One delivery from a 256x256 working result to height x width, in this process."""
     import resource
@@ -107,6 +129,7 @@ def main() -> int:
     parser.add_argument("--quality", type=Path, metavar="RUNS")
     parser.add_argument("--cost", action="store_true")
     parser.add_argument("--crops", type=Path, metavar="RUNS/NAME")
+    parser.add_argument("--edge", action="store_true")
     parser.add_argument("--figure", type=Path, default=Path("fullres_crops.png"))
     parser.add_argument("--sizes", type=int, nargs=2, default=(256, 512), metavar=("WORKING", "LARGER"))
     parser.add_argument("--crop", type=int, default=160, help="side of the 1:1 crops, pixels")
@@ -116,6 +139,11 @@ def main() -> int:
         print(json.dumps(cost_child(*args.child)))
         return 0
     print(f"CPU: {cpu_model_and_flags()}, torch {torch.__version__}, 2 threads")
+    if args.edge:
+        print("\n| where (scene of tests/test_upsample.py, 64 -> 256 px) | bilinear | local affine | ratio |")
+        print("|---|---|---|---|")
+        for label, bilinear, ours in edge_errors():
+            print(f"| {label} | {bilinear:.4f} | {ours:.4f} | {bilinear / ours:.1f}x |")
     if args.crops:
         crops_figure(args.crops, args.figure, *args.sizes, crop=args.crop)
         print(f"wrote {args.figure}")

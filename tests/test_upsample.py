@@ -98,12 +98,12 @@ def test_odd_sizes_and_aspect_ratios_keep_shape_and_range():
         assert torch.isfinite(result).all() and result.min() >= 0 and result.max() <= 1
 
 
-def test_edges_stay_sharper_than_bilinear_upsampling():
+def edge_scene(size: int = 256, factor: int = 4):
     """Two textured halves split by a sharp vertical edge; the "stylisation" is a different affine
-    map on each side. Bilinear upsampling of the small output loses the fine texture everywhere and
-    smears the edge; the upsampler takes both from the full-size content. Radius 1 at a 64 px
-    working size is the default window (4 at 256 px) relative to the image."""
-    size, factor = 256, 4
+    map on each side. Returns (content_small, output_small, content_full, truth): the working-size
+    content (size / factor, edge between columns size/2/factor - 1 and size/2/factor), its
+    stylisation, the full-size content and the exact full-size stylisation. Also measured by
+    `benchmarks/fullres.py --edge`."""
     g = torch.Generator().manual_seed(1)
     left = (torch.arange(size) < size // 2).view(1, 1, 1, size)
     colour_x, colour_y = torch.tensor([0.65, 0.35, 0.25]), torch.tensor([0.25, 0.45, 0.65])
@@ -111,11 +111,20 @@ def test_edges_stay_sharper_than_bilinear_upsampling():
                            align_corners=False)
     fine = torch.rand(1, 3, size, size, generator=g) - 0.5
     content_full = torch.where(left, colour_x.view(1, 3, 1, 1), colour_y.view(1, 3, 1, 1)) + 0.3 * coarse + 0.06 * fine
-    content_small = F.avg_pool2d(content_full, factor)  # 64 x 64, edge between columns 31 and 32
+    content_small = F.avg_pool2d(content_full, factor)
     m1, c1 = torch.tensor([[0.9, 0.1, 0.0], [0.1, 0.6, 0.0], [0.0, 0.1, 0.4]]), torch.tensor([0.05, 0.1, 0.1])
     m2, c2 = torch.tensor([[0.3, 0.2, 0.1], [0.0, 0.5, 0.3], [0.2, 0.0, 0.9]]), torch.tensor([0.2, 0.05, 0.0])
     output_small = torch.where(left[..., ::factor], affine(content_small, m1, c1), affine(content_small, m2, c2))
     truth = torch.where(left, affine(content_full, m1, c1), affine(content_full, m2, c2))
+    return content_small, output_small, content_full, truth
+
+
+def test_edges_stay_sharper_than_bilinear_upsampling():
+    """Bilinear upsampling of the small output loses the fine texture everywhere and smears the
+    edge; the upsampler takes both from the full-size content. Radius 1 at a 64 px working size is
+    the default window (4 at 256 px) relative to the image."""
+    size = 256
+    content_small, output_small, content_full, truth = edge_scene(size)
     assert 0 <= truth.min() and truth.max() <= 1  # nothing clamped away
 
     ours = (upsample(content_small, output_small, content_full, UpsamplerConfig(radius=1)) - truth).abs()
