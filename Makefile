@@ -48,13 +48,15 @@ clean-venv:
 	rm -rf $(VENV)
 
 # The numerics-sensitive tests under other CPU kernels than this machine's own: oneDNN capped at
-# AVX2 and at SSE4.1, ATen's kernels without vector extensions, one thread. A test that passes only
-# with this machine's kernels would fail on another CPU kind (issue: AVX-512 vs AVX2 machines).
+# AVX2 (alone, then with ATen at AVX2 too: an AVX2-only machine's kernels, on an AVX-512 one) and at
+# SSE4.1, ATen's kernels without vector extensions, one thread. A test that passes only with this
+# machine's kernels would fail on another CPU kind (issue: AVX-512 vs AVX2 machines).
 NUMERICS_TESTS := tests/test_dtp_trainer.py tests/test_dtp_batched.py tests/test_dtp_generator.py \
 	tests/test_dtp_correspondence.py tests/test_dtp_losses.py tests/test_baselines_warped_style.py \
 	tests/test_backbone.py tests/test_metrics_ssim.py tests/test_metrics_style.py tests/test_metrics_pieapp.py
 test-numerics: $(STAMP)
 	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q $(NUMERICS_TESTS)
+	ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 $(PY) -m pytest -q $(NUMERICS_TESTS)
 	ONEDNN_MAX_CPU_ISA=SSE41 $(PY) -m pytest -q $(NUMERICS_TESTS)
 	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q $(NUMERICS_TESTS)
 	OMP_NUM_THREADS=1 DTP_TEST_THREADS=1 $(PY) -m pytest -q $(NUMERICS_TESTS)
