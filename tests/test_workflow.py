@@ -103,7 +103,7 @@ def test_a_killed_job_leaves_nothing_finished_and_the_rerun_completes_it(finishe
     slow = json.loads(json.dumps(config))
     slow["methods"]["dtp_lc1_5"]["params"]["iterations"] = 5000  # a job that is surely still running
     write_config(workdir, slow)
-    log = workdir / f"logs/stylize/ffhq/dtp_lc1_5/{pair}.log"
+    log = workdir / f"results/logs/stylize/ffhq/dtp_lc1_5/{pair}.log"
     log.unlink()  # the first run's
     process = subprocess.Popen(snakemake_command("--cores", "2", f"results/outputs/ffhq/dtp_lc1_5/{pair}.json"),
                                cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -132,13 +132,13 @@ def test_retries_try_a_failed_job_again_and_the_last_attempt_records_failed(sand
     assert output.count("Trying to restart job") == 1  # Swapping AE's, nothing else
     # Snakemake deletes a job's log before each attempt; the failed one's is in its own output
     assert f"swapping_ae photo-r/{pair}: attempt 1 of 2 failed, nothing recorded" in output
-    log = (workdir / f"logs/stylize/photo-r/swapping_ae/{pair}.log").read_text()
+    log = (workdir / f"results/logs/stylize/photo-r/swapping_ae/{pair}.log").read_text()
     assert "(attempt 2 of 2)" in log and f"swapping_ae photo-r/{pair}: failed ValueError" in log
     failed = _sidecar(workdir, "swapping_ae", pair)
     assert failed["status"] == "failed" and (failed["attempt"], failed["attempts"]) == (2, 2)
     unavailable = _sidecar(workdir, "wct", pair)
     assert unavailable["status"] == "unavailable" and unavailable["attempt"] == 1
-    assert "attempt 2" not in (workdir / f"logs/stylize/photo-r/wct/{pair}.log").read_text()
+    assert "attempt 2" not in (workdir / f"results/logs/stylize/photo-r/wct/{pair}.log").read_text()
     table = (workdir / "results/table1.csv").read_text()
     assert "Swapping AE" in table and "failed" in table and "unavailable" in table
 

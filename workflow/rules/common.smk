@@ -24,8 +24,8 @@ except WorkflowError:
 config.update(config_check.check_config(config))
 
 # Where this run's outputs, scores, tables and figures go (`results:`; config/quick.yaml has its own,
-# so a quick check never replaces a paper-protocol output). Logs and data/ are shared: data/ holds
-# only checked, pinned inputs, and a job's log is replaced by its own rerun.
+# so a quick check never replaces a paper-protocol output), with the logs of the jobs that write
+# there (<results>/logs/). data/ and its logs/ are shared: they hold only checked, pinned inputs.
 RESULTS = config.get("results", "results")
 
 # Stage rule files, in DAG order.

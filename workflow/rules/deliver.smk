@@ -41,7 +41,7 @@ rule deliver:
     output:
         f"{RESULTS}/outputs/{{dataset}}/{{method}}@{{size}}/{{pair}}.json",
     log:
-        "logs/deliver/{dataset}/{method}@{size}/{pair}.log",
+        f"{RESULTS}/logs/deliver/{{dataset}}/{{method}}@{{size}}/{{pair}}.log",
     params:
         upsampler=DELIVERY.get("upsampler", {}),
     run:

@@ -30,7 +30,7 @@ rule evaluate:
     output:
         f"{RESULTS}/metrics/{{dataset}}/{{method}}/{{pair}}.json",
     log:
-        "logs/evaluate/{dataset}/{method}/{pair}.log",
+        f"{RESULTS}/logs/evaluate/{{dataset}}/{{method}}/{{pair}}.log",
     params:
         settings=METRICS_SETTINGS,  # a changed metric setting re-scores every output
         weights=METRIC_WEIGHTS_STATE,  # PieAPP's weights appearing re-scores what said unavailable (weights.smk)

@@ -29,7 +29,7 @@ rule gather_tables:
                                category="Tables"),
         ablation=report(f"{RESULTS}/ablation.csv", caption="../report/ablation.rst", category="Tables"),
     log:
-        "logs/gather/tables.log",
+        f"{RESULTS}/logs/gather/tables.log",
     params:
         table1_datasets=REPORT_SETTINGS.get("table1_datasets", DEFAULT_TABLE1_DATASETS),
     localrule: True
@@ -44,7 +44,7 @@ rule gather_figures:
         **{name: report(f"{RESULTS}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
            for name in FIGURES},
     log:
-        "logs/gather/figures.log",
+        f"{RESULTS}/logs/gather/figures.log",
     params:
         figures=REPORT_SETTINGS.get("figures", {}),
     localrule: True

@@ -126,7 +126,7 @@ rule stylize:
     output:
         STYLIZE_OUTPUT,
     log:
-        "logs/stylize/{dataset}/{method}/{pair}.log",
+        f"{RESULTS}/logs/stylize/{{dataset}}/{{method}}/{{pair}}.log",
     benchmark:
         STYLIZE_BENCHMARK
     params:
@@ -166,7 +166,7 @@ for _method in BATCHED_METHODS:
                 output:
                     [f"{o}.json" for o in _outs],
                 log:
-                    f"logs/stylize/{_dataset}/{_method}/batch-{_group[0]}.log",
+                    f"{RESULTS}/logs/stylize/{_dataset}/{_method}/batch-{_group[0]}.log",
                 benchmark:
                     f"{RESULTS}/benchmarks/stylize/{_dataset}/{_method}/batch-{_group[0]}.tsv"
                 params:
