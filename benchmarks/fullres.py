@@ -42,9 +42,9 @@ def _at(path: str, size: int) -> torch.Tensor:
     return to_tensor(resize(load_image(path), (size, size)))
 
 
-def candidates(name: Path, small: int, large: int) -> tuple[dict[str, torch.Tensor], dict, float]:
+def candidates(name: Path, small: int, large: int) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict, float]:
     """The three outputs at `large` of one pair (direct; `small` + bilinear; `small` + local affine),
-    the `small` run's sidecar, and the upsampler's seconds."""
+    the content at `large`, the `small` run's sidecar, and the upsampler's seconds."""
     sidecar = json.loads(Path(f"{name}_{small}.json").read_text())
     content_small, content_large = _at(sidecar["content_file"], small), _at(sidecar["content_file"], large)
     result = to_tensor(load_image(f"{name}_{small}.png"))
@@ -53,7 +53,7 @@ def candidates(name: Path, small: int, large: int) -> tuple[dict[str, torch.Tens
     seconds = time.perf_counter() - start
     return {f"direct {large}": to_tensor(load_image(f"{name}_{large}.png")),
             f"{small} + bilinear": F.interpolate(result, size=(large, large), mode="bilinear").clamp(0, 1),
-            f"{small} + local affine": carried}, sidecar, seconds
+            f"{small} + local affine": carried}, content_large, sidecar, seconds
 
 
 def quality(runs: Path, small: int = 256, large: int = 512) -> list[dict]:
@@ -61,8 +61,8 @@ def quality(runs: Path, small: int = 256, large: int = 512) -> list[dict]:
     rows = []
     for small_png in sorted(runs.glob(f"*_{small}.png")):
         name = small_png.with_name(small_png.name[: -len(f"_{small}.png")])
-        outputs, sidecar, seconds = candidates(name, small, large)
-        content, style = _at(sidecar["content_file"], large), _at(sidecar["style_file"], large)
+        outputs, content, sidecar, seconds = candidates(name, small, large)
+        style = _at(sidecar["style_file"], large)
         for label, image in outputs.items():
             scores = scorer.score(image, content, style)
             to_direct = scorer.score(image, outputs[f"direct {large}"], style)["lpips"]["value"]
@@ -76,8 +76,8 @@ def crops_figure(name: Path, figure: Path, small: int = 256, large: int = 512, c
     """1:1 crops (around the centre) of the content and of the three outputs at `large`, side by side."""
     from dtp_core.demo import side_by_side
 
-    outputs, sidecar, _ = candidates(name, small, large)
-    images = {f"content ({large})": _at(sidecar["content_file"], large), **outputs}
+    outputs, content, _, _ = candidates(name, small, large)
+    images = {f"content ({large})": content, **outputs}
     top = left = large // 2 - crop // 2
     tiles = {label: (image[0, :, top:top + crop, left:left + crop].permute(1, 2, 0).numpy() * 255).round()
              .astype("uint8") for label, image in images.items()}

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import copy
 import difflib
-import math
 from pathlib import Path
 
 import yaml
 
-from dtp_core.config import NULL_WORDS
+from dtp_core.config import NULL_WORDS, REFUSED, read_scalar
 from dtp_core.errors import ConfigError, DTPError
 
 from . import methods as registry
@@ -125,7 +124,6 @@ def explain_schema_error(config: dict, schema: str | Path | dict) -> None:
     if error is None:
         return
     where = ".".join(str(part) for part in error.absolute_path) or "(the config)"
-    rule = error.schema if isinstance(error.schema, dict) else {}
     allowed = {"enum": lambda v: _closest(error.instance, v) + "one of " + ", ".join(map(str, v)),
                "pattern": lambda v: f"a value matching {v}",
                "minimum": lambda v: f"a number >= {v}", "maximum": lambda v: f"a number <= {v}",
@@ -243,11 +241,6 @@ def _read(text: str, schema: dict):
     if "boolean" in kinds and word in ("true", "false"):
         return word == "true"
     for kind, parse in (("integer", int), ("number", float)):
-        if kind in kinds:
-            try:
-                number = parse(word)
-            except ValueError:
-                continue
-            if math.isfinite(number):
-                return number
+        if kind in kinds and (number := read_scalar(word, parse)) is not REFUSED:
+            return number
     return text

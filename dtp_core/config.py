@@ -132,8 +132,8 @@ def _typed(name: str, value, kind, default):
         kind = options[0]
     if kind is tuple or typing.get_origin(kind) is tuple:
         return _typed_tuple(name, value, typing.get_args(kind), default, optional)
-    scalar = _typed_scalar(value, kind)
-    if scalar is _REFUSED:
+    scalar = read_scalar(value, kind)
+    if scalar is REFUSED:
         wanted = _WANTED[kind]
         raise ConfigError(name, f"expected {wanted}, got {value!r}", _example(name, default, optional, wanted))
     return scalar
@@ -149,42 +149,43 @@ def _typed_tuple(name: str, value, args: tuple, default, optional: bool) -> tupl
         element = present.pop() if len(present) == 1 else object
     is_list = isinstance(value, (list, tuple))
     kinds = list(args) if fixed else [element] * (len(value) if is_list else 0)
-    items = tuple(map(_typed_scalar, value, kinds)) if is_list and len(value) == len(kinds) else None
-    if items is None or _REFUSED in items:
+    items = tuple(map(read_scalar, value, kinds)) if is_list and len(value) == len(kinds) else None
+    if items is None or REFUSED in items:
         wanted = f"a list of {f'{len(args)} ' if fixed else ''}{_WANTED_PLURAL.get(element, 'values')}"
         raise ConfigError(name, f"expected {wanted}, got {value!r}", _example(name, default, optional, wanted))
     return items
 
 
-_REFUSED = object()
+REFUSED = object()
 _WANTED = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 _WANTED_PLURAL = {int: "integers", float: "numbers", bool: "booleans", str: "strings"}
 
 
-def _typed_scalar(value, kind):
-    """`value` read as `kind` (int, float, bool, str; anything else: as it is), or _REFUSED."""
+def read_scalar(value, kind):
+    """`value` read as `kind` (int, float, bool, str; anything else: as it is), or REFUSED. Also
+    the workflow's reading of `--config` numbers (`dtp_bench.config_check`)."""
     if kind is bool:
         if isinstance(value, bool):
             return value
         word = value.strip().lower() if isinstance(value, str) else None
-        return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else _REFUSED
+        return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else REFUSED
     if kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         try:
-            return int(value.strip()) if isinstance(value, str) else _REFUSED
+            return int(value.strip()) if isinstance(value, str) else REFUSED
         except ValueError:
-            return _REFUSED
+            return REFUSED
     if kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return value
         try:
             number = float(value.strip()) if isinstance(value, str) else None
         except ValueError:
-            return _REFUSED
-        return number if number is not None and math.isfinite(number) else _REFUSED
+            return REFUSED
+        return number if number is not None and math.isfinite(number) else REFUSED
     if kind is str:
-        return value if isinstance(value, str) else _REFUSED
+        return value if isinstance(value, str) else REFUSED
     return value
 
 

@@ -131,7 +131,8 @@ def read_pair_list(path: str | Path) -> list[PairRow]:
 
 class _Digests:
     """sha256 of each file once, checked against the pin of the source it was fetched from. Files that
-    changed after the fetch are collected, so that one error names all of them (`raise_changed`)."""
+    are missing or changed since the fetch are collected, so that one error names all of them
+    (`raise_changed`)."""
 
     def __init__(self):
         self.cache: dict[Path, str] = {}
@@ -155,8 +156,9 @@ class _Digests:
         if len(self.changed) == 1:
             raise self.changed[0]
         if self.changed:
-            raise FetchError(f"{len(self.changed)} fetched files", "changed after they were fetched:\n" +
-                             "\n".join(f"  {err}" for err in self.changed), "delete each file named above and run again")
+            listed = "\n".join(f"  {err}" for err in self.changed)
+            raise FetchError(f"{len(self.changed)} fetched files", f"are missing or changed since the fetch:\n{listed}",
+                             "delete each file named above and run again")
 
     def checked(self, image: Image) -> Path:
         self(image)
