@@ -82,8 +82,10 @@ def _prepare(spec, paths, params, contexts):
     """The images, the method's config (with the size it really gets) and each pair's sidecar context."""
     images = [(to_tensor(load_image(c)), to_tensor(load_image(s))) for c, s in paths]
     config = _with_input_size(spec.make_config(params or {}), images[0][0].shape[-2:])
-    contexts = [{"method": spec.name, "method_kind": spec.kind, "content_file": str(c), "style_file": str(s), **ctx}
-                for (c, s), ctx in zip(paths, contexts)]
+    # content_file, style_file and job_params: what the workflow compares before it would replace this
+    # output (dtp_bench/output_guard.py)
+    contexts = [{"method": spec.name, "method_kind": spec.kind, "content_file": str(c), "style_file": str(s),
+                 "job_params": dict(params or {}), **ctx} for (c, s), ctx in zip(paths, contexts)]
     return images, config, contexts
 
 

@@ -1,8 +1,9 @@
 """Reruns: nothing stale (docs/refusals.md). A cell that said "unavailable" for want of a checkpoint
 is planned again once the file is there; a failed job is tried again by `--retries` and by the next
-run, and a retry that succeeds is not run a third time. The job's own side first (fast), then real
-Snakemake runs in a sandbox: one pair of photo-r at 32x32, with identity (always ok), WCT (no
-checkpoint: unavailable) and Swapping AE (refuses inputs under 112 px at run time: failed)."""
+run, and a retry that succeeds is not run a third time. And nothing overwritten: a run that would
+replace a finished output made otherwise stops first. The job's own side first (fast), then real
+Snakemake runs in a sandbox: one pair of photo-r at 32x32, with identity and Reinhard (always ok),
+WCT (no checkpoint: unavailable) and Swapping AE (refuses inputs under 112 px at run time: failed)."""
 
 from __future__ import annotations
 
@@ -104,7 +105,7 @@ def _planned(dry_run) -> list[str]:
 def sandbox(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("reruns")
     make_workdir(workdir, shared("."), {
-        "methods": {"identity": {}, "wct": {}, "swapping_ae": {}},
+        "methods": {"identity": {}, "reinhard": {}, "wct": {}, "swapping_ae": {}},
         "datasets": {"names": ["photo-r"], "limit": 1, "sizes": ["32x32"]},
         "benchmark_datasets": ["photo-r"],
         "metrics": {"enabled": ["ssim"]},
@@ -177,3 +178,27 @@ def test_a_retry_that_succeeds_is_not_run_again(sandbox):
     assert healed["status"] == "ok" and healed["retry_of"].startswith("after the failure")
     # identity (healed) and WCT (its checkpoints came) are settled; only the failing job is planned
     assert _planned(snakemake("--dry-run", "--", "results/table1.csv")) == ["swapping_ae"]
+
+
+def _files(folder, leaving_out=()):
+    return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file() and not any(part in leaving_out for part in path.relative_to(folder).parts)}
+
+
+@pytest.mark.slow
+def test_a_run_that_would_replace_finished_outputs_made_otherwise_stops_and_its_own_folder_keeps_both(sandbox):
+    workdir, snakemake, _, pair = sandbox
+    other_params, other_size = "methods={reinhard: {params: {space: cielab}}}", "datasets={sizes: [48x48]}"
+    before = _files(workdir / "results")
+    for change, named in ((other_params, f"{OUTPUTS}/reinhard/ (1 output): space: (default) -> cielab"),
+                          (other_size, f"{OUTPUTS}/identity/ (1 output): inputs 32x32 -> 48x48")):
+        refused = snakemake("--config", change, "--", "results/table1.csv")
+        assert refused.returncode != 0 and "Job stats" not in refused.stdout
+        assert "results: " in refused.stderr and named in refused.stderr, refused.stderr[-3000:]
+        assert "--config results=results-new" in refused.stderr
+    # the same changes in a folder of their own (as config/quick.yaml has): a real run beside the finished one
+    quick = snakemake("--config", "results=results/quick", other_params, other_size, "--", "results/quick/table1.csv")
+    assert quick.returncode == 0, (quick.stdout + quick.stderr)[-3000:]
+    made = json.loads((workdir / "results/quick/outputs/photo-r/reinhard" / f"{pair}.json").read_text())
+    assert made["status"] == "ok" and made["job_params"] == {"space": "cielab"} and "48x48" in made["content_file"]
+    assert _files(workdir / "results", leaving_out=("quick",)) == before  # byte for byte, logs and tables too

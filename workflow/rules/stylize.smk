@@ -5,7 +5,8 @@
 # The sidecar .json is the job's output and its completion marker (written last, atomically);
 # it records status ok | unavailable | failed with the reason, so that one method failing on one
 # pair marks that cell and lets the rest of the table finish. Methods and their parameters come
-# from `methods:` in the config; a change of a method's parameters re-runs only that method's jobs.
+# from `methods:` in the config. A finished output that the config would now make otherwise (another
+# size, other parameters) is never replaced: the run stops first and says so (planned_outputs, below).
 # Jobs that want a GPU declare `resources: gpu=1`; the job claims a free device itself
 # (dtp_bench/gpu_claim.py), so `--resources gpu=N` on an N-GPU machine runs N jobs at once.
 #
@@ -19,8 +20,10 @@ import functools
 import json
 import shlex
 import sys
+import types
 
 from dtp_bench import methods as METHOD_REGISTRY
+from dtp_bench import output_guard
 from dtp_bench.datasets import layout as datasets_layout
 from dtp_bench.stylize_job import retry_token
 
@@ -186,3 +189,21 @@ for _method in BATCHED_METHODS:
                 shell:
                     job_shell("--method {params.method} {params.batch} --params {params.method_params:q}"
                               " --device {params.device:q} --threads {threads} --dataset {params.dataset}")
+
+
+def planned_outputs():
+    """What every stylize job of this config would write, and from what (dtp_bench/output_guard.py)."""
+    planned = []
+    for method in config["methods"]:
+        for dataset in method_datasets(method):
+            for pair in DATASETS.pair_ids(dataset):
+                job = types.SimpleNamespace(dataset=dataset, method=method, pair=pair)
+                inputs = stylize_inputs(job)
+                planned.append(output_guard.PlannedOutput(STYLIZE_OUTPUT.format(**vars(job)), str(inputs["content"]),
+                                                          str(inputs["style"]), json.loads(stylize_params(job))))
+    return planned
+
+
+# Nothing overwritten: a finished output made from other inputs (another size) or other parameters
+# stops the run here, before any job, rather than being replaced by Snakemake's rerun.
+output_guard.refuse_replacing(planned_outputs(), RESULTS)
