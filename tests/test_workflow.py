@@ -77,18 +77,28 @@ def test_second_run_has_nothing_to_do(finished_run):
     assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-3000:]
 
 
-def test_a_parameter_change_reruns_only_that_method(finished_run):
+def test_a_parameter_change_is_refused_in_place_and_once_its_outputs_are_gone_reruns_only_that_method(finished_run):
     workdir, config, _ = finished_run
     changed = json.loads(json.dumps(config))
     changed["methods"]["dtp_lc4_5"]["params"]["iterations"] = 4
     write_config(workdir, changed)
+    folders = [workdir / f"results/outputs/{dataset}/dtp_lc4_5" for dataset in ("photo-r", "celeba-hq", "ffhq")]
     try:
+        refused = run_snakemake(workdir, "--cores", "2", "--dry-run")
+        said = refused.stdout + refused.stderr  # a dry run's errors go to stdout
+        assert refused.returncode != 0 and "3 finished output(s) in results/" in said, said[-3000:]
+        assert all(f"{folder.relative_to(workdir)}/ (1 output): iterations: 3 -> 4" in said for folder in folders)
+        for folder in folders:  # the fix the message gives: those outputs out of the way
+            folder.rename(folder.with_name("kept"))
         run = run_snakemake(workdir, "--cores", "2", "--dry-run")
         counts = _job_counts(run.stdout)
         assert counts["stylize"] == 3, counts  # dtp_lc4_5 on one pair of each of the three datasets
         assert re.findall(r"--method (\S+)", run.stdout) == ["dtp_lc4_5"] * 3
         assert counts["evaluate"] == 3 and "datasets_resize" not in counts
     finally:
+        for folder in folders:
+            if folder.with_name("kept").exists():
+                folder.with_name("kept").rename(folder)
         write_config(workdir, config)
 
 
@@ -102,6 +112,7 @@ def test_a_killed_job_leaves_nothing_finished_and_the_rerun_completes_it(finishe
         stale.unlink()
     slow = json.loads(json.dumps(config))
     slow["methods"]["dtp_lc1_5"]["params"]["iterations"] = 5000  # a job that is surely still running
+    slow["methods"]["dtp_lc1_5"]["datasets"] = ["ffhq"]  # its finished outputs elsewhere, made with 3, stay planned out
     write_config(workdir, slow)
     log = workdir / f"results/logs/stylize/ffhq/dtp_lc1_5/{pair}.log"
     log.unlink()  # the first run's
