@@ -63,11 +63,13 @@ class DTPConfig:
     use_fma: bool = True
     use_decoder: bool = True              # False: output = warped image, upsampled
     # Speed and memory (no change to the maths; see docs/benchmarks.md)
-    # On CUDA: "tf32" (default) lets convolutions and matrix products use TF32; "bf16" also runs the
-    # encoder and decoder under bf16 autocast, channels-last; "fp32" is strict. The correlation
-    # softmax (tau = 0.01), the InfoNCE logits and the style loss always stay fp32. CPU: always fp32.
+    # "tf32" (default): on CUDA, convolutions and matrix products use TF32; on the CPU, fp32. "bf16":
+    # the encoder and decoder run under bf16 autocast, channels-last, on CUDA and on the CPU (fast
+    # where the CPU has AMX-BF16 or AVX512-BF16, emulated and slower elsewhere: the sidecar's
+    # `numerics` says which). "fp32" is strict. The correlation softmax (tau = 0.01), the InfoNCE
+    # logits and the style matching always stay fp32.
     precision: str = "tf32"
-    compile: bool = False                 # torch.compile the encoder and decoder (CUDA; first steps compile)
+    compile: bool = False                 # torch.compile the encoder and decoder (CUDA, CPU; first steps compile)
     checkpoint_decoder: bool = True       # recompute the full-resolution decoder blocks in backward
 
     def __post_init__(self):

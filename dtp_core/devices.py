@@ -101,6 +101,12 @@ CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16",
 
 def cpu_model_and_flags() -> str:
     """'AMD EPYC (avx2 fma)': the CPU's model name (as `lscpu` prints it) and its vector flags."""
+    model, flags = _cpuinfo()
+    return f"{model} ({' '.join(flag for flag in CPU_FLAGS if flag in flags) or 'no AVX2'})"
+
+
+def _cpuinfo() -> tuple[str, set[str]]:
+    """The first CPU's model name and flags from /proc/cpuinfo (('unknown CPU', set()) off Linux)."""
     model, flags = "unknown CPU", set()
     try:
         with open("/proc/cpuinfo") as handle:
@@ -111,5 +117,22 @@ def cpu_model_and_flags() -> str:
                 elif key.strip() == "flags" and not flags:
                     flags = set(value.split())
     except OSError:
-        return model
-    return f"{model} ({' '.join(flag for flag in CPU_FLAGS if flag in flags) or 'no AVX2'})"
+        pass
+    return model, flags
+
+
+# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) below which its bf16 kernels are emulated even on a CPU with
+# AMX-BF16 or AVX512-BF16 (https://oneapi-src.github.io/oneDNN/dev_guide_cpu_dispatcher_control.html).
+_ONEDNN_CAPS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
+
+
+def cpu_bf16_native() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AMX-BF16 tiles or AVX512-BF16), read from CPUID
+    at run time. Elsewhere (e.g. an AVX2-only CPU) bf16 convolutions and matrix products are emulated
+    and slower than fp32. An ONEDNN_MAX_CPU_ISA cap below AVX512_CORE_BF16 counts as no hardware."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in _ONEDNN_CAPS_WITHOUT_BF16:
+        return False
+    probes = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+    if all(probe is None for probe in probes):  # another torch: the kernel's view of CPUID
+        return bool({"amx_bf16", "avx512_bf16"} & _cpuinfo()[1])
+    return any(probe() for probe in probes if probe is not None)

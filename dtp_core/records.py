@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .devices import describe
+from .devices import cpu_model_and_flags, describe
 
 
 def peak_rss_mib() -> float:
@@ -41,6 +41,7 @@ def _git_commit() -> str | None:
 def environment(device: torch.device) -> dict:
     return {
         "device": describe(device),
+        "cpu": cpu_model_and_flags(),  # the kernels a CPU run used depend on it (docs/numerics.md)
         "host": platform.node(),
         "python": platform.python_version(),
         "versions": {name: _version(name) for name in

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from .backbone import ResolvedWeights, VGGEncoder, load_encoder, resolve_weights
 from .config import DTPConfig
 from .correspondence import correlate, correlation_grid, to_grid
-from .devices import return_freed_memory_promptly, seed_everything, select_device, set_deterministic
+from .devices import cpu_bf16_native, return_freed_memory_promptly, seed_everything, select_device, set_deterministic
 from .generator import Decoder
 from .images import denormalize, normalize
 from .losses import contrastive_loss, cycle_loss, gather_patches, nearest_neighbour_style_loss, sample_positions
@@ -60,19 +60,32 @@ def build_networks(config: DTPConfig, resolved: ResolvedWeights, device: torch.d
     if bf16_autocast(config, device):
         encoder = encoder.to(memory_format=torch.channels_last)
         decoder = decoder.to(memory_format=torch.channels_last) if decoder is not None else None
-    if config.compile and device.type == "cuda":
+    if config.compile and device.type in ("cuda", "cpu"):
         encoder, decoder = torch.compile(encoder), torch.compile(decoder) if decoder is not None else None
     positions = torch.Generator().manual_seed(seed)
     return Networks(encoder, decoder, None, positions)
 
 
 def bf16_autocast(config: DTPConfig, device: torch.device) -> bool:
-    return device.type == "cuda" and config.precision == "bf16"
+    """`precision: bf16` on CUDA or the CPU (where the CPU lacks bf16 hardware it is emulated, and
+    slower: `numerics` says so)."""
+    return device.type in ("cuda", "cpu") and config.precision == "bf16"
+
+
+def numerics(config: DTPConfig, device: torch.device) -> str:
+    """What the sidecar records as the arithmetic a run used."""
+    if bf16_autocast(config, device):
+        if device.type == "cpu" and not cpu_bf16_native():
+            return "bf16 autocast, emulated: this CPU has no AMX-BF16 or AVX512-BF16 (slower than fp32)"
+        return "bf16 autocast (correlation, InfoNCE logits and style matching in fp32)"
+    if device.type == "cuda" and config.precision == "tf32":
+        return "fp32 with TF32 matrix products and convolutions"
+    return "fp32"
 
 
 def forward(nets: Networks, content: torch.Tensor, style: torch.Tensor, config: DTPConfig,
             previous_output_feature: torch.Tensor | None) -> Step:
-    """One forward pass and the losses (under bf16 autocast on CUDA when `precision` says so)."""
+    """One forward pass and the losses (under bf16 autocast when `precision` says so)."""
     with torch.autocast(device_type=content.device.type, dtype=torch.bfloat16,
                         enabled=bf16_autocast(config, content.device)):
         return _forward(nets, content, style, config, previous_output_feature)
@@ -275,6 +288,7 @@ def run_facts(config: DTPConfig, seed: int, resolved: ResolvedWeights, device: t
         **meter.facts(),
         "seconds_per_iteration": round(meter.seconds / max(1, iterations_run), 4),
         "final_losses": dict(zip(LOSS_TERMS, history[-1].tolist())) if history else {},
+        "numerics": numerics(config, device),
         **extra,
         **environment(device),
     }
