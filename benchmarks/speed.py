@@ -87,8 +87,8 @@ def benchmark_networks(config: DTPConfig, device: torch.device) -> tuple[trainer
 
 def measure_one(size: int, device: torch.device, iterations: int, split: bool, config: DTPConfig,
                 reference: bool = False) -> dict:
-    if device.type == "cpu":
-        return_freed_memory_promptly()  # as trainer.stylize does
+    if device.type == "cpu" and config.low_memory:
+        return_freed_memory_promptly()  # as trainer.prepare_run does
     content, style = (normalize(x.to(device)) for x in demo_pair(size))
     nets, backbone = benchmark_networks(config, device)
     optimizers = trainer.make_optimizers(nets, config)
@@ -287,7 +287,7 @@ def main() -> int:
             print(json.dumps(whole_run(args.one, device, args.run, config)))
         else:
             if args.reference:  # as the authors: every activation kept, a dense correlation
-                config = config.replace(checkpoint_decoder=False, corr_chunk=0)
+                config = config.replace(low_memory=False, corr_chunk=0)
             print(json.dumps(measure_one(args.one, device, args.iterations, not args.no_split, config, args.reference)))
         return 0
 

@@ -1,7 +1,8 @@
 """Tables from the metrics files: every number is the mean of the per-pair JSON files behind it.
 
     results/metrics/<dataset>/<method>/<pair>.json  ->  load_metrics()  ->  one row per file
-      -> table_full  (every metric: mean, std, count, per method and dataset, reference rows included)
+      -> table_full  (every metric: mean, std, count, 95% interval, and the paired difference from
+                      DTP lambda_c = 1/5 on the same pairs, per method and dataset)
       -> cells       (the paper's datasets, pooled from ours by `table1_datasets`; PE and SSIM)
            -> table1 (the paper's layout), table1_vs_paper (ours beside the paper's, difference)
       -> ablation    (the Fig. 5 ablations beside the full model, every metric)
@@ -20,15 +21,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paper
+from . import paper, statistics
 from .delivered import split_delivered
 from .metrics import METRICS
+from .statistics import Interval, PairedComparison
 
 # The paper's datasets, each pooled from one or more of ours (config: report.table1_datasets).
 DEFAULT_TABLE1_DATASETS = {"Photo-R": ["photo-r"], "CelebA-HQ": ["celeba-hq"], "FFHQ": ["ffhq"]}
 TABLE1_METRICS = ("pieapp", "ssim")
 KIND_ORDER = ("dtp", "baseline", "precomputed", "ablation", "reference", "unknown")
-FULL_MODEL = "dtp_lc1_5"  # the ablations' reference: the authors' default setting
+FULL_MODEL = "dtp_lc1_5"  # the ablations' reference and every method's paired comparison: the authors' default
 DIGITS = 4  # decimals in table1.csv / table1_vs_paper.csv (table_full.csv keeps full precision)
 
 
@@ -91,13 +93,41 @@ class Cell:
     pairs: int                  # pairs behind the cell, whatever happened to them
     status: str                 # "ok" | "unavailable" | "failed" | "not run" | "not scored"
     reasons: list[str] = field(default_factory=list)
+    interval: Interval | None = None   # 95% bootstrap interval of the mean over pairs (n >= 2)
+    versus_full_model: PairedComparison | None = None  # minus FULL_MODEL on the same pairs
 
     def text(self, digits: int = DIGITS):
         return round(self.mean, digits) if self.n else self.status
 
+    def text_with_interval(self, digits: int = 3) -> str:
+        """'0.452 [0.411, 0.493] n=3', or the status of a cell without a number."""
+        if not self.n:
+            return self.status
+        interval = f" {self.interval.text(digits)}" if self.interval else ""
+        return f"{self.mean:.{digits}f}{interval} n={self.n}"
 
-def summarise(rows: pd.DataFrame, metric: str) -> Cell:
-    """Mean, std (ddof 1) and count of `metric` over `rows` (metrics-file rows), with why any is missing."""
+
+def scored(rows: pd.DataFrame, metric: str) -> pd.Series:
+    """`metric`'s numbers in `rows`, by (dataset, pair_id): outputs that were made and scored."""
+    ok = (rows["status"] == "ok") & (rows[f"{metric}_status"] == "ok")
+    return rows.loc[ok].set_index(["dataset", "pair_id"])[metric].astype(float)
+
+
+def versus_full_model(df: pd.DataFrame, rows: pd.DataFrame, metric: str) -> PairedComparison | None:
+    """`rows`' method minus FULL_MODEL on the pairs where both have a number (None for FULL_MODEL itself
+    or where FULL_MODEL did not run on these datasets)."""
+    if rows.empty or set(rows["method"]) == {FULL_MODEL}:
+        return None
+    reference = df[(df["method"] == FULL_MODEL) & df["dataset"].isin(set(rows["dataset"]))]
+    if reference.empty:
+        return None
+    ours, theirs = scored(rows, metric).align(scored(reference, metric), join="inner")
+    return statistics.paired(ours.to_numpy(), theirs.to_numpy())
+
+
+def summarise(rows: pd.DataFrame, metric: str, df: pd.DataFrame | None = None) -> Cell:
+    """Mean, std (ddof 1), count and 95% interval of `metric` over `rows` (metrics-file rows), with why
+    any is missing; given the whole frame `df`, also the paired difference from FULL_MODEL."""
     if rows.empty:
         return Cell(None, None, 0, 0, "not run", ["no output of this method on this dataset in this run"])
     metric_status = rows[f"{metric}_status"].where(rows["status"] == "ok", rows["status"])
@@ -115,7 +145,8 @@ def summarise(rows: pd.DataFrame, metric: str) -> Cell:
                   else missing.most_common(1)[0][0][0])
         return Cell(None, None, 0, len(rows), status, reasons)
     std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
-    return Cell(float(values.mean()), std, len(values), len(rows), "ok", reasons)
+    return Cell(float(values.mean()), std, len(values), len(rows), "ok", reasons,
+                statistics.mean_interval(values), versus_full_model(df, rows, metric) if df is not None else None)
 
 
 def _reason(status: str, reason: str, count: int, pairs: int, partial: bool) -> str:
@@ -154,8 +185,9 @@ def table_full(df: pd.DataFrame, registry=None) -> pd.DataFrame:
                "pairs": len(rows), **{f"n_{s}": int((rows["status"] == s).sum()) for s in ("ok", "unavailable", "failed")}}
         notes = []
         for name in METRICS:
-            cell = summarise(rows, name)
-            row.update({f"{name}_mean": cell.mean, f"{name}_std": cell.std, f"{name}_n": cell.n})
+            cell = summarise(rows, name, df)
+            row.update({f"{name}_mean": cell.mean, f"{name}_std": cell.std, f"{name}_n": cell.n,
+                        **_interval_columns(f"{name}_ci95", cell.interval), **_paired_columns(name, cell.versus_full_model)})
             if cell.n == 0:
                 row[f"{name}_mean"] = cell.status
             notes += [f"{METRICS[name].label}: {reason}" for reason in cell.reasons]
@@ -168,6 +200,20 @@ def table_full(df: pd.DataFrame, registry=None) -> pd.DataFrame:
         out.append((info, dataset, row))
     out.sort(key=lambda item: (_sort_key(item[0], registry), str(item[1])))
     return pd.DataFrame([row for _, _, row in out])
+
+
+def _interval_columns(prefix: str, interval: Interval | None) -> dict:
+    return {f"{prefix}_low": interval.low if interval else math.nan, f"{prefix}_high": interval.high if interval else math.nan}
+
+
+def _paired_columns(metric: str, comparison: PairedComparison | None) -> dict:
+    """`<metric>_minus_dtp_lc1_5` (mean paired difference), its n, 95% interval and p-value."""
+    prefix = f"{metric}_minus_{FULL_MODEL}"
+    if comparison is None:
+        return {prefix: math.nan, f"{prefix}_n": 0, **_interval_columns(f"{prefix}_ci95", None), f"{prefix}_p": math.nan}
+    return {prefix: comparison.mean_difference, f"{prefix}_n": comparison.n,
+            **_interval_columns(f"{prefix}_ci95", comparison.interval),
+            f"{prefix}_p": comparison.p_value if comparison.p_value is not None else math.nan}
 
 
 def _dedupe(notes: list[str], every: tuple[int, str] | None = None) -> str:
@@ -209,7 +255,7 @@ def cells(df: pd.DataFrame, datasets: dict[str, list[str]] | None = None, regist
         for table_dataset, ours in datasets.items():
             rows = df[(df["method"] == info["method"]) & df["dataset"].isin(ours)] if not df.empty else df
             for metric in metrics:
-                cell = summarise(rows, metric)
+                cell = summarise(rows, metric, df)
                 if not info["method"]:
                     cell.reasons = ["not implemented in this benchmark"]
                 out.append({**info, "dataset": table_dataset, "metric": metric, "cell": cell,
@@ -251,7 +297,8 @@ def table1_vs_paper(cell_list: list[dict], digits: int = DIGITS) -> pd.DataFrame
         out.append({"method": item["method"], "label": item["label"], "paper_row": item["paper_row"] or "",
                     "dataset": item["dataset"], "metric": METRICS[item["metric"]].label,
                     "better": METRICS[item["metric"]].direction, "ours": ours if cell.n else cell.status,
-                    "n": cell.n, "paper": reported if reported is not None else "not reported",
+                    "n": cell.n, "ci95_low": cell.interval.low if cell.interval else "",
+                    "ci95_high": cell.interval.high if cell.interval else "", "paper": reported if reported is not None else "not reported",
                     "difference": round(cell.mean - reported, digits) if cell.n and reported is not None else "",
                     "backbone": item["backbone"], "notes": "; ".join(cell.reasons)})
     return pd.DataFrame(out)
@@ -270,13 +317,51 @@ def ablation(df: pd.DataFrame, registry=None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------- writing
-def notes_markdown(df: pd.DataFrame, table: pd.DataFrame) -> str:
-    """table1 as Markdown with how its numbers were made: the SSIM convention, PieAPP's and the
-    backbones' status, and why any cell is empty."""
-    lines = ["# Table 1 (ours)", ""]
-    shown = [c for c in table.columns if c not in ("method", "kind", "notes")]
-    lines += ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
-    lines += ["| " + " | ".join(str(row[c]) for c in shown) + " |" for _, row in table.iterrows()]
+def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(map(str, row)) + " |" for row in rows)]
+
+
+def _by_row(cell_list: list[dict]) -> dict[str, list[dict]]:
+    rows: dict[str, list[dict]] = {}
+    for item in cell_list:
+        rows.setdefault(item["label"], []).append(item)
+    return rows
+
+
+def _difference_text(comparison: PairedComparison | None, digits: int = 3) -> str:
+    """'+0.012 [-0.004, 0.030] p=0.25 n=3' (method minus FULL_MODEL), '' where there is no comparison."""
+    if comparison is None or comparison.n == 0:
+        return ""
+    text = f"{comparison.mean_difference:+.{digits}f}"
+    if comparison.interval:
+        text += f" {comparison.interval.text(digits)} p={comparison.p_value:.2g}"
+    return f"{text} n={comparison.n}"
+
+
+def notes_markdown(df: pd.DataFrame, table: pd.DataFrame, cell_list: list[dict]) -> str:
+    """Table 1 as Markdown: each cell's mean, 95% interval over pairs and n; each method's paired
+    difference from DTP lambda_c = 1/5; how the numbers were made (SSIM convention, PieAPP's and the
+    backbones' status) and why any cell is empty."""
+    lines = ["# Table 1 (ours)", "",
+             "Each cell: the mean over pairs, its 95% bootstrap interval over pairs, and n (pairs with a number).", ""]
+    by_row = _by_row(cell_list)
+    columns = [f"{item['dataset']} {METRICS[item['metric']].label}" for item in next(iter(by_row.values()), [])]
+    backbone = dict(zip(table["label"], table["backbone"]))
+    lines += _markdown_table(["method", *columns, "backbone"],
+                             [[label, *(item["cell"].text_with_interval() for item in items), backbone.get(label, "")]
+                              for label, items in by_row.items()])
+    full_label = method_info(FULL_MODEL)["label"]
+    lines += ["", f"## Paired with {full_label}", "",
+              f"Each method minus {full_label} on the pairs both have a number for: the mean difference, its 95% "
+              "bootstrap interval, the two-sided sign-flip permutation p-value (exact up to 13 pairs; with n "
+              "pairs it cannot fall below 2/2^n, 0.25 for 3) and n. An interval that holds 0 is no evidence of a "
+              f"difference. ({METRICS['ssim'].label}: {METRICS['ssim'].direction} is better; see below for each metric.)", ""]
+    compared = [(label, items) for label, items in by_row.items()
+                if any(item["cell"].versus_full_model for item in items)]
+    lines += _markdown_table(["method", *columns],
+                             [[label, *(_difference_text(item["cell"].versus_full_model) for item in items)]
+                              for label, items in compared])
     lines += ["", "## How these numbers were made", ""]
     conventions = sorted(set(df["ssim_convention"].dropna())) if "ssim_convention" in df else []
     lines.append("- " + ("SSIM convention: " + " | ".join(conventions) if conventions else "SSIM: no output scored"))
@@ -313,5 +398,5 @@ def write_tables(metric_files, out: dict[str, str | Path], datasets: dict[str, l
         if name in out:
             write_text(out[name], frame.to_csv(index=False))
     if "table1_md" in out:
-        write_text(out["table1_md"], notes_markdown(df, tables["table1"]))
+        write_text(out["table1_md"], notes_markdown(df, tables["table1"], cell_list))
     return tables

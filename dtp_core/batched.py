@@ -55,7 +55,7 @@ def stylize_many(contents: list[torch.Tensor], styles: list[torch.Tensor], *, co
             raise ValueError(f"every pair must have one shape; got {tuple(content.shape)} and {tuple(contents[0].shape)}")
     # Activation checkpointing cannot recompute inside vmap: batched runs keep every activation
     # (the decoder's and a dense correlation), trading memory for the batch. Same maths.
-    config = config.replace(checkpoint_decoder=False, corr_chunk=0)
+    config = config.replace(low_memory=False, corr_chunk=0)
     device, seed, resolved = prepare_run(config, device, seed, weights, resolved)
     count = len(contents)
 

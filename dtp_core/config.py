@@ -70,7 +70,10 @@ class DTPConfig:
     # logits and the style matching always stay fp32.
     precision: str = "tf32"
     compile: bool = False                 # torch.compile the encoder and decoder (CUDA, CPU; first steps compile)
-    checkpoint_decoder: bool = True       # recompute the full-resolution decoder blocks in backward
+    # True: recompute the decoder's full-resolution activations in backward and hand freed memory
+    # back to the OS at once (glibc, process-wide): ~40% less peak RSS on the CPU, 1.3-2x slower
+    # (docs/benchmarks.md, "Memory against speed"). Off by default: time is what users feel.
+    low_memory: bool = False
 
     def __post_init__(self):
         _validate(self)

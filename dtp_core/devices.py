@@ -75,16 +75,16 @@ def describe(device: torch.device) -> str:
 
 
 def return_freed_memory_promptly() -> None:
-    """Make glibc hand every large freed block back to the OS at once.
+    """Make glibc hand every large freed block back to the OS at once (DTPConfig.low_memory).
 
     glibc raises its mmap threshold after each large free (up to 32 MB), after which the
     activation-sized tensors of every iteration are carved from the heap and its high-water mark
     stays resident. Pinning the threshold at 128 KiB keeps peak RSS near the live tensors
-    (DTP at 256x256 on the CPU: 2.4 instead of 3.2-3.3 GiB, for 20-35% more time in page
-    faults; docs/benchmarks.md).
-    DTP_MALLOC_DEFAULT=1 keeps glibc's behaviour (faster, more memory). No effect off glibc.
+    (DTP at 256x256 on the CPU: 2.4 instead of 3.2-3.3 GiB) for page faults on every
+    iteration (1.2-2x the time; docs/benchmarks.md). Process-wide and for the process's life.
+    No effect off glibc.
     """
-    if not sys.platform.startswith("linux") or os.environ.get("DTP_MALLOC_DEFAULT") == "1":
+    if not sys.platform.startswith("linux"):
         return
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -56,7 +56,7 @@ class Step:
 def build_networks(config: DTPConfig, resolved: ResolvedWeights, device: torch.device, seed: int) -> Networks:
     seed_everything(seed)
     encoder = load_encoder(resolved, device)
-    decoder = Decoder(config.decoder_padding, config.checkpoint_decoder).to(device) if config.use_decoder else None
+    decoder = Decoder(config.decoder_padding, config.low_memory).to(device) if config.use_decoder else None
     if bf16_autocast(config, device):
         encoder = encoder.to(memory_format=torch.channels_last)
         decoder = decoder.to(memory_format=torch.channels_last) if decoder is not None else None
@@ -187,7 +187,7 @@ def prepare_run(config: DTPConfig, device, seed: int | None, weights=None,
                 resolved: ResolvedWeights | None = None) -> tuple[torch.device, int, ResolvedWeights]:
     """Device, seed, numerics settings and backbone weights of a run (shared by batched runs)."""
     device = select_device(device)
-    if device.type == "cpu":
+    if device.type == "cpu" and config.low_memory:
         return_freed_memory_promptly()
     set_deterministic(config.deterministic)
     if device.type == "cuda":

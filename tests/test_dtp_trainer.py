@@ -273,3 +273,21 @@ def test_streamed_correlation_gives_the_same_first_step(pair64, resolved_weights
     # the same sums in chunks: rounding only (see TOLERANCE)
     assert torch.allclose(steps[0].terms, steps[1].terms, rtol=TOLERANCE, atol=0)
     assert torch.allclose(steps[0].output, steps[1].output, atol=TOLERANCE)
+
+
+def test_low_memory_mode_changes_memory_not_results(pair32, resolved_weights, monkeypatch):
+    """low_memory recomputes the decoder's activations in backward (the same kernels on the same
+    inputs, so the same numbers up to the order in which gradients are summed) and asks glibc to
+    return freed memory; the default does neither. The allocator call is recorded, not made: it is
+    process-wide and would slow every later test."""
+    calls = []
+    monkeypatch.setattr(trainer, "return_freed_memory_promptly", lambda: calls.append(True))
+    run = lambda low: trainer.stylize(*pair32, config=DTPConfig(**SMALL, low_memory=low), device="cpu",
+                                      resolved=resolved_weights, progress=False)
+    default = run(False)
+    assert calls == []
+    low = run(True)
+    assert calls == [True]
+    for a, b in zip(default.losses, low.losses):
+        assert a == pytest.approx(b, rel=TOLERANCE)
+    assert torch.allclose(default.image, low.image, atol=TOLERANCE)

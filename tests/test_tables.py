@@ -119,3 +119,24 @@ def test_full_table_counts_and_reference_rows(run):
 
 def test_load_metrics_of_nothing_is_empty():
     assert load_metrics([]).empty
+
+
+def test_every_cell_carries_an_interval_and_a_paired_difference_on_the_same_pairs(run):
+    """identity minus the full model on CelebA-HQ uses pairs a and b only: the full model failed on c."""
+    files, full = run["files"], run["tables"]["table_full"].set_index(["method", "dataset"])
+    row = full.loc[("identity", "celeba-hq")]
+    records = {p: json.loads(Path(p).read_text()) for p in files if "/celeba-hq/" in str(p)}
+    values = lambda method: {Path(p).stem: r["metrics"]["ssim"]["value"] for p, r in records.items()
+                             if r["method"] == method and r["status"] == "ok"}
+    identity, full_model = values("identity"), values(FULL_MODEL)
+    assert sorted(full_model) == ["a", "b"] and sorted(identity) == ["a", "b", "c"]
+    differences = [identity[p] - full_model[p] for p in ("a", "b")]
+    assert row[f"ssim_minus_{FULL_MODEL}"] == pytest.approx(np.mean(differences), abs=1e-12)
+    assert row[f"ssim_minus_{FULL_MODEL}_n"] == 2
+    assert row[f"ssim_minus_{FULL_MODEL}_p"] == pytest.approx(0.5)  # one sign on 2 pairs: 2 / 2^2
+    assert row["ssim_ci95_low"] <= float(row["ssim_mean"]) <= row["ssim_ci95_high"]
+    # the full model is not compared with itself; a one-pair cell has no interval
+    assert np.isnan(full.loc[(FULL_MODEL, "celeba-hq"), f"ssim_minus_{FULL_MODEL}"])
+    assert np.isnan(full.loc[("identity", "ffhq"), "ssim_ci95_low"])
+    md = run["md"]
+    assert "## Paired with" in md and " n=2" in md and "p=0.5" in md
