@@ -5,6 +5,7 @@
     config.update(check_config(config))                 # what the schema cannot say
 
 `check_config` raises one `ConfigError`, ``KEY.PATH: problem. Fix: fix``, for the first bad value of:
+- `results`: a folder the run can write (not a file, not under a file, writable or creatable);
 - `datasets`: the block as the datasets stage reads it (`DatasetsSettings.from_config`); a local mirror
   folder that does not exist (null, "null", "none" and "" mean upstream; an http(s) URL is not checked);
 - every dataset name (benchmark_datasets, datasets.names, methods.<m>.datasets, report.table1_datasets,
@@ -21,12 +22,14 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
 from pathlib import Path
 
 import yaml
 
 from dtp_core.config import NULL_WORDS, REFUSED, read_scalar
-from dtp_core.errors import ConfigError, DTPError
+from dtp_core.errors import ConfigError, DTPError, OutputError
+from dtp_core.outputs import check_outputs
 
 from . import methods as registry
 from .datasets.definitions import load_definitions
@@ -39,6 +42,7 @@ from .delivered import split_delivered
 def check_config(config: dict) -> dict:
     """The config (after the schema) as the jobs will use it, or one `ConfigError` for its first bad value."""
     checked = copy.deepcopy(config)
+    _check_results_folder(checked["results"])
     settings = DatasetsSettings.from_config(checked)  # each key's type and range, named (datasets.limit: ...)
     if "mirror" in (checked.get("datasets") or {}):
         checked["datasets"]["mirror"] = settings.mirror
@@ -165,6 +169,18 @@ def _check_method_names(config: dict) -> None:
     for where, name in chosen:
         if isinstance(name, str) and split_delivered(name)[0] not in known:
             raise _unknown(where, "method", name, known, name, "write a method of dtp_bench/methods.py")
+
+
+def _check_results_folder(results: str) -> None:
+    """Every output of the run goes under `results`: a file there, a file above it or a folder that cannot
+    be written would otherwise fail the first job that finishes, after its work."""
+    fix = "set results to a folder you can write (e.g. --config results=results/run2)"
+    if os.path.lexists(results) and not os.path.isdir(results):
+        raise ConfigError("results", f"{results} is a file, not a folder", f"{fix}, or move the file away")
+    try:
+        check_outputs([Path(results) / "table1.csv"], {}, overwrite=True)  # the checks `dtp stylize -o` makes
+    except OutputError as err:
+        raise ConfigError("results", f"{results}: {err.problem}", fix) from None
 
 
 def _check_mirror(mirror: str | None) -> None:

@@ -45,11 +45,11 @@ def _refusal(config: dict) -> str:
 
 
 # --- the config files as they are --------------------------------------------------------------------
-@pytest.mark.parametrize("files", [["config.yaml"], ["config.yaml", "quick.yaml"]])
+@pytest.mark.parametrize("files", [["config.yaml"], ["config.yaml", "quick.yaml"], ["config.yaml", "pilot.yaml"]])
 def test_the_shipped_configs_pass_unchanged(files, monkeypatch):
     monkeypatch.chdir(REPO)
-    if not (REPO / "../shared/data").is_dir() and "quick.yaml" in files:
-        pytest.skip("the quick config's mirror ../shared/data is not beside the checkout")
+    if not (REPO / "../shared/data").is_dir() and len(files) > 1:
+        pytest.skip(f"{files[1]}'s mirror ../shared/data is not beside the checkout")
     config = {}
     for name in files:
         update_config(config, yaml.safe_load((REPO / "config" / name).read_text()))
@@ -175,6 +175,17 @@ def test_a_missing_mirror_folder_is_one_error_up_front(config, tmp_path):
     (tmp_path / "file").write_text("")
     config["datasets"]["mirror"] = str(tmp_path / "file")
     assert "is a file, not a folder" in _refusal(config)
+
+
+def test_a_results_folder_that_cannot_be_one_is_refused_up_front(config, tmp_path):
+    (tmp_path / "notes.txt").write_text("")
+    config["results"] = str(tmp_path / "notes.txt")
+    assert _refusal(config) == (f"results: {tmp_path / 'notes.txt'} is a file, not a folder. Fix: set results to a "
+                                "folder you can write (e.g. --config results=results/run2), or move the file away")
+    config["results"] = str(tmp_path / "notes.txt" / "run")
+    assert f"results: {tmp_path / 'notes.txt' / 'run'}: parent {tmp_path / 'notes.txt'} is a file" in _refusal(config)
+    config["results"] = str(tmp_path / "new" / "run")  # not there yet: made by the first job
+    assert config_check.check_config(config)["results"] == str(tmp_path / "new" / "run")
 
 
 def test_a_mirror_url_is_left_alone(config):
