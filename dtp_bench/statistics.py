@@ -74,3 +74,22 @@ def paired(method_values, reference_values) -> PairedComparison:
     test = stats.permutation_test((differences,), np.mean, permutation_type="samples", alternative="two-sided",
                                   n_resamples=RESAMPLES, random_state=np.random.default_rng(SEED))
     return PairedComparison(n, mean, mean_interval(differences), float(test.pvalue))
+
+
+@dataclass(frozen=True)
+class RankAgreement:
+    tau: float | None               # Kendall's tau-b between the two sets of values (None below 2 rows)
+    concordant: int                 # pairs of rows the two order alike
+    discordant: int                 # pairs they order oppositely
+    tied: int                       # pairs tied on either side (the paper prints two decimals)
+
+
+def rank_agreement(ours, theirs) -> RankAgreement:
+    """Do two sets of values (one per method) order the methods alike? Counted over every pair of
+    methods; Kendall's tau-b (scipy), which discounts ties, summarises it in [-1, 1]."""
+    ours, theirs = np.asarray(ours, float), np.asarray(theirs, float)
+    signs = [np.sign(ours[i] - ours[j]) * np.sign(theirs[i] - theirs[j])
+             for i in range(len(ours)) for j in range(i + 1, len(ours))]
+    tau = float(stats.kendalltau(ours, theirs).statistic) if len(ours) >= 2 else None
+    return RankAgreement(None if tau is None or np.isnan(tau) else tau,
+                         sum(s > 0 for s in signs), sum(s < 0 for s in signs), sum(s == 0 for s in signs))

@@ -59,3 +59,16 @@ def test_paired_edge_cases_and_misuse():
 def test_the_same_numbers_give_the_same_interval():
     values = [0.2, 0.5, 0.4, 0.9]
     assert statistics.mean_interval(values) == statistics.mean_interval(list(values))
+
+
+def test_rank_agreement_counts_pairs_of_methods():
+    same = statistics.rank_agreement([0.1, 0.5, 0.9], [0.2, 0.6, 0.7])
+    assert (same.tau, same.concordant, same.discordant, same.tied) == (pytest.approx(1.0), 3, 0, 0)
+    reversed_ = statistics.rank_agreement([0.1, 0.5, 0.9], [0.7, 0.6, 0.2])
+    assert (reversed_.tau, reversed_.discordant) == (pytest.approx(-1.0), 3)
+    # one swap among four: 5 of 6 pairs alike, tau = (5 - 1) / 6
+    one_swap = statistics.rank_agreement([1, 2, 3, 4], [1, 3, 2, 4])
+    assert (one_swap.concordant, one_swap.discordant, one_swap.tau) == (5, 1, pytest.approx(4 / 6))
+    tie = statistics.rank_agreement([0.1, 0.2, 0.3], [0.5, 0.5, 0.9])  # the paper's two decimals can tie
+    assert (tie.concordant, tie.tied) == (2, 1)
+    assert statistics.rank_agreement([0.3], [0.5]).tau is None

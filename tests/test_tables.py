@@ -140,3 +140,17 @@ def test_every_cell_carries_an_interval_and_a_paired_difference_on_the_same_pair
     assert np.isnan(full.loc[("identity", "ffhq"), "ssim_ci95_low"])
     md = run["md"]
     assert "## Paired with" in md and " n=2" in md and "p=0.5" in md
+
+
+def test_ordering_against_the_paper_names_the_pairs_ordered_oppositely():
+    from dtp_bench.tables import Cell, method_info, ordering_against_paper
+    ours = {"gatys": 0.50, "strotss": 0.40, "sinir": 0.90, "dtp_lc1_5": 0.80}
+    cell_list = [{**method_info(m), "dataset": "Photo-R", "metric": "ssim", "backbone": "",
+                  "cell": Cell(value, 0.0, 3, 3, "ok")} for m, value in ours.items()]
+    [item] = ordering_against_paper(cell_list)
+    # paper Photo-R SSIM: Gatys 0.44, STROTSS 0.37, SinIR 0.84, DTP 1/5 0.82 -> the same order as ours
+    assert item["agreement"].concordant == 6 and item["opposite"] == []
+    cell_list[2]["cell"] = Cell(0.45, 0.0, 3, 3, "ok")  # SinIR now below Gatys and DTP
+    [item] = ordering_against_paper(cell_list)
+    assert {(a[0], b[0]) for a, b in item["opposite"]} == {("Gatys et al.", "SinIR"), ("SinIR", "DTP, lambda_c = 1/5")}
+    assert item["agreement"].tau == pytest.approx((4 - 2) / 6)
