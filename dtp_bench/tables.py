@@ -391,7 +391,7 @@ def notes_markdown(df: pd.DataFrame, table: pd.DataFrame, cell_list: list[dict])
               "pairs it cannot fall below 2/2^n, 0.25 for 3) and n. An interval that holds 0 is no evidence of a "
               f"difference. ({METRICS['ssim'].label}: {METRICS['ssim'].direction} is better; see below for each metric.)", ""]
     compared = [(label, items) for label, items in by_row.items()
-                if any(item["cell"].versus_full_model for item in items)]
+                if any(item["cell"].versus_full_model and item["cell"].versus_full_model.n for item in items)]
     lines += _markdown_table(["method", *columns],
                              [[label, *(_difference_text(item["cell"].versus_full_model) for item in items)]
                               for label, items in compared])
