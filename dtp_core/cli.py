@@ -26,6 +26,7 @@ from .config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig, preset, typed_field
 from .errors import ConfigError, exit_status
 from .images import ImageNote, load_pair
 from .outputs import check_outputs, partial_loss_csv_path, planned_paths, save_result
+from .records import git_commit, package_version
 
 
 def _snapshots(text: str) -> tuple[int, ...]:
@@ -44,9 +45,17 @@ def _assignment(text: str) -> tuple[str, object]:
     return key.strip().replace("-", "_"), yaml.safe_load(value)
 
 
+def version_line() -> str:
+    """`dtp --version`: the package's version, and the commit when run from a checkout (the sidecars
+    record both)."""
+    commit = git_commit()
+    return f"dtp (dtp-bench) {package_version('dtp-bench') or 'not installed'}" + (f", git {commit}" if commit else "")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dtp", description="Deep Translation Prior: photorealistic style transfer "
                                      "by test-time training on one content/style pair.")
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("stylize", help="stylise CONTENT in the look of STYLE")

@@ -22,14 +22,15 @@ def peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _version(package: str) -> str | None:
+def package_version(package: str) -> str | None:
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return None
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
+    """The checkout's commit when this code runs from one (None for an installed copy)."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).resolve().parent,
                              capture_output=True, text=True, timeout=5)
@@ -44,9 +45,9 @@ def environment(device: torch.device) -> dict:
         "cpu": cpu_model_and_flags(),  # the kernels a CPU run used depend on it (docs/numerics.md)
         "host": platform.node(),
         "python": platform.python_version(),
-        "versions": {name: _version(name) for name in
+        "versions": {name: package_version(name) for name in
                      ("dtp-bench", "torch", "torchvision", "numpy", "pillow", "piq", "scikit-image", "lpips")},
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 

@@ -228,3 +228,15 @@ def test_presets_and_backbone_commands(capsys):
     assert main(["backbone"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert len(record["weights_sha256"]) == 64
+
+
+def test_version_names_the_installed_package_and_the_commit(capsys):
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"dtp (dtp-bench) {importlib.metadata.version('dtp-bench')}")
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    assert line.endswith(f", git {head}")  # the tests run from a checkout
