@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup quick paper demo test test-numerics bench clean-venv
+.PHONY: setup quick paper demo test test-numerics bench clean-venv lock
 
 setup: $(STAMP)
 
@@ -46,6 +46,18 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# constraints.txt: every package of this .venv at its exact version (the project itself left out),
+# i.e. what the tests ran with. Rewrite it after a change of dependencies, from a venv whose tests
+# pass; tests/test_environment.py checks it pins every runtime dependency and the torch pair above.
+# Order-only: it records the venv as it is, never reinstalls it first.
+lock: | $(STAMP)
+	{ echo "# The exact versions the tests ran with: pip freeze --exclude-editable of the project's .venv (make setup)."; \
+	  $(PY) -c 'import platform; print(f"# Python {platform.python_version()}, {platform.system()} {platform.machine()}.")'; \
+	  echo "# Regenerate: make lock. Use: pip install -c constraints.txt -e '.[test,slurm]' (with torch first, as"; \
+	  echo "# make setup does). The CUDA packages pin torch's x86_64 wheel; where another build needs none, unused pins are ignored."; \
+	  $(PY) -m pip freeze --exclude-editable | grep -iv '^dtp[-_]bench\b'; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
 
 # The numerics-sensitive tests under other CPU kernels than this machine's own: oneDNN capped at
 # AVX2 (alone, then with ATen at AVX2 too: an AVX2-only machine's kernels, on an AVX-512 one) and at

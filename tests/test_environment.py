@@ -1,10 +1,13 @@
 """environment.yml (conda) names every runtime dependency that pyproject.toml names, each from a
-channel it lists, in bioconda's strict-priority order."""
+channel it lists, in bioconda's strict-priority order; constraints.txt (`make lock`) pins each of
+them exactly, inside pyproject.toml's ranges, with the torch pair that `make setup` installs."""
 
 import re
 import tomllib
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from conftest import REPO
 
@@ -45,3 +48,32 @@ def test_environment_yml_channels_are_the_ones_packages_come_from():
     assert env["channels"] == ["conda-forge", "bioconda"]
     assert {channel for channel in conda.values() if channel} <= set(env["channels"])
     assert {name: conda[name] for name in BIOCONDA_ONLY if name in conda} == dict.fromkeys(BIOCONDA_ONLY, "bioconda")
+
+
+def _lock() -> dict[str, str]:
+    """constraints.txt as canonical name -> exact version; any line that is not `name==version` fails."""
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, sep, version = line.partition("==")
+            assert sep and re.fullmatch(r"[A-Za-z0-9._+!-]+", version), f"not an exact pin: {line!r}"
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_constraints_pin_every_dependency_within_pyproject_ranges():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(dep) for dep in project["dependencies"] + project["optional-dependencies"]["test"]
+              + project["optional-dependencies"]["slurm"]]
+    pins = _lock()
+    assert [str(req) for req in wanted if canonicalize_name(req.name) not in pins] == []
+    assert [f"{req} vs =={pins[canonicalize_name(req.name)]}" for req in wanted
+            if not req.specifier.contains(pins[canonicalize_name(req.name)], prereleases=True)] == []
+
+
+def test_constraints_agree_with_the_makefile_torch_pins():
+    makefile = (REPO / "Makefile").read_text()
+    pinned = dict(re.findall(r"\b(torch|torchvision)==([\w.+]+)", makefile))
+    assert set(pinned) == {"torch", "torchvision"}
+    lock = _lock()
+    assert {name: lock.get(name) for name in pinned} == pinned
