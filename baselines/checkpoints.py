@@ -5,10 +5,11 @@ One place for every checkpoint method (WCT, WCT2, Swapping AE, CoCosNet):
 - **Where**: ``$DTP_WEIGHTS_DIR/<method>/<file>``, ``DTP_WEIGHTS_DIR`` defaulting to
   ``data/weights`` under the current folder (the project root when Snakemake runs). Every method's
   config also takes an explicit ``weights_dir``.
-- **From where**: ``config/weights.yaml`` names each file's upstream location (a direct URL, or a
-  member of a published zip, or a folder to download by hand), with its size and sha256 where
-  they are published. ``workflow/rules/weights.smk`` fetches them with `fetch` below, through the
-  project's one downloader (`dtp_core.fetch`: retries, size and sha256 checks, temp file + rename).
+- **From where**: ``baselines/weights.yaml`` (package data, read through `importlib.resources`)
+  names each file's upstream location (a direct URL, or a member of a published zip, or a folder
+  to download by hand), with its size and sha256 where they are published.
+  ``workflow/rules/weights.smk`` fetches them with `fetch` below, through the project's one
+  downloader (`dtp_core.fetch`: retries, size and sha256 checks, temp file + rename).
 - **How read**: ``torch.load(..., weights_only=True)`` only (`dtp_core.weights.read_state_dict`: no
   code runs while loading), and every tensor name and shape the network defines must be in the file
   (`load_into`; `load_networks` for one file per network).
@@ -24,6 +25,7 @@ import os
 import shutil
 import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -38,12 +40,14 @@ from dtp_core.weights import read_state_dict, sha256_file
 
 WEIGHTS_ENV = "DTP_WEIGHTS_DIR"
 DEFAULT_WEIGHTS_DIR = Path("data") / "weights"
-CATALOGUE = Path(__file__).resolve().parents[1] / "config" / "weights.yaml"
+# Package data, not a path beside a checkout: an installed copy (a wheel, site-packages) has no config/.
+CATALOGUE = resources.files(__package__) / "weights.yaml"
+CATALOGUE_NAME = "baselines/weights.yaml"  # how messages name it: the file a person edits in the project
 
 
 @dataclass(frozen=True)
 class WeightFile:
-    """One released file, as `config/weights.yaml` describes it."""
+    """One released file, as `baselines/weights.yaml` describes it."""
 
     method: str
     name: str
@@ -73,14 +77,16 @@ def weights_dir(explicit: str | os.PathLike | None = None) -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def _read_catalogue(path: str) -> dict:
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
+def _read_catalogue(path: str | os.PathLike | resources.abc.Traversable) -> dict:
+    # A Traversable's own read_text: package data may sit in a zip, where open() cannot reach it.
+    source = Path(path) if isinstance(path, (str, os.PathLike)) else path
+    return yaml.safe_load(source.read_text(encoding="utf-8")) or {}
 
 
-def catalogue(method: str, path: str | os.PathLike = CATALOGUE) -> dict[str, WeightFile]:
-    """File name -> `WeightFile` for one method."""
-    entry = _read_catalogue(str(path)).get(method)
+def catalogue(method: str, path: str | os.PathLike | resources.abc.Traversable = CATALOGUE
+              ) -> dict[str, WeightFile]:
+    """File name -> `WeightFile` for one method (from `path`, the packaged catalogue by default)."""
+    entry = _read_catalogue(path).get(method)
     if entry is None:
         raise KeyError(f"{path} has no entry for method {method!r}")
     files = {}
@@ -157,10 +163,10 @@ def _fixes(method: str, source: str, target: Path) -> Fixes:
     by_hand = f"put it at {target} by hand (from {source})"
     return Fixes(
         unreachable=f"check the connection, then run `snakemake -- weights_{method}` again, or {by_hand}",
-        mismatch=(f"the host does not serve the file config/weights.yaml pins: {by_hand}, or, if the authors "
-                  "changed it on purpose, update its sha256 and bytes in config/weights.yaml"),
-        missing=f"the file is not there: check its url or archive in config/weights.yaml, or {by_hand}",
-        absent=f"check its url or archive in config/weights.yaml, or {by_hand}",
+        mismatch=(f"the host does not serve the file {CATALOGUE_NAME} pins: {by_hand}, or, if the authors "
+                  f"changed it on purpose, update its sha256 and bytes in {CATALOGUE_NAME}"),
+        missing=f"the file is not there: check its url or archive in {CATALOGUE_NAME}, or {by_hand}",
+        absent=f"check its url or archive in {CATALOGUE_NAME}, or {by_hand}",
     )
 
 
@@ -168,13 +174,13 @@ def archive_of(method: str) -> str | None:
     """The zip URL a method's files come out of (None when they are direct downloads)."""
     urls = {info.archive for info in catalogue(method).values() if info.archive and not info.url}
     if len(urls) > 1:
-        raise ValueError(f"{method}: one archive per method is supported, {CATALOGUE} names {sorted(urls)}")
+        raise ValueError(f"{method}: one archive per method is supported, {CATALOGUE_NAME} names {sorted(urls)}")
     return urls.pop() if urls else None
 
 
 def fetch_archive(url: str, target: str | os.PathLike, method: str, **options) -> Fetched:
     """Download a method's zip to `target` (`dtp_core.fetch.fetch`; `options` are its own). The zip is
-    not pinned: the files taken out of it are checked, where config/weights.yaml pins them."""
+    not pinned: the files taken out of it are checked, where baselines/weights.yaml pins them."""
     return download(url, target, Expected(None), fixes=_fixes(method, url, Path(target)), **options)
 
 
@@ -200,7 +206,7 @@ def _extract(archive: Path, member: str, target: Path, pinned: Expected, fixes: 
         matches = [name for name in bundle.namelist() if name == member or name.endswith("/" + member)]
         if len(matches) != 1:
             raise WeightsFileError(archive, f"holds {len(matches)} entries named like {member!r}",
-                                   "check config/weights.yaml's member for this file")
+                                   f"check {CATALOGUE_NAME}'s member for this file")
         source = f"{archive}:{matches[0]}"
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as out, bundle.open(matches[0]) as src:
@@ -236,15 +242,15 @@ def main(argv: list[str] | None = None) -> int:
             if url is None:
                 raise ValueError("its files are direct downloads, there is no archive")
             line = _log(fetch_archive(url, args.archive, args.method),
-                        "; the zip is not pinned: each file taken out of it is checked where config/weights.yaml pins it")
+                        f"; the zip is not pinned: each file taken out of it is checked where {CATALOGUE_NAME} pins it")
         else:
             info = catalogue(args.method).get(args.name)
             if info is None:
-                print(f"{CATALOGUE} lists no {args.name!r} for {args.method}", file=sys.stderr)
+                print(f"{CATALOGUE_NAME} lists no {args.name!r} for {args.method}", file=sys.stderr)
                 return 2
             fetched = fetch(info, weights_dir(args.dir) / args.method / args.name, archive=args.archive)
             line = _log(fetched, "" if info.sha256 else (
-                f"\nnot pinned: config/weights.yaml gives no sha256 for {args.method}/{args.name}; this is the "
+                f"\nnot pinned: {CATALOGUE_NAME} gives no sha256 for {args.method}/{args.name}; this is the "
                 f"file that was downloaded (add sha256: {fetched.sha256} and bytes: {fetched.bytes} there to pin it)"))
     except (MethodUnavailable, WeightsFileError, FetchError, ValueError, OSError) as err:
         print(f"{args.method}/{args.name or 'archive'}: {err}", file=sys.stderr)

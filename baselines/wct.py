@@ -11,7 +11,7 @@ at singular values < 1e-5, covariance over ``N - 1``; content/style resized to 7
 short side in the latest script (512 in the first). Here the images are used at the size the
 benchmark gives (its protocol's 256 x 256); ``content_size`` resizes the short side first if set.
 
-Checkpoints, either set is accepted as released (``config/weights.yaml``):
+Checkpoints, either set is accepted as released (``baselines/weights.yaml``):
 - the authors' Torch7 files ``vgg_normalised_conv{k}_1.t7`` and ``feature_invertor_conv{k}_1.t7``
   (read by `baselines.torch7`, which runs no code; convolutions are taken in order, the first
   one of the encoder being its fixed RGB -> BGR x 255 - mean preprocessing). The five encoder files

@@ -95,7 +95,7 @@ register(MethodSpec(
     extra={"params_from_pair": {"file": "dpst_output"}}))
 
 
-# Methods that need their authors' released checkpoints (config/weights.yaml); without them the
+# Methods that need their authors' released checkpoints (baselines/weights.yaml); without them the
 # cell is "unavailable: needs FILE from URL".
 
 register(MethodSpec(

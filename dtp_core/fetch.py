@@ -8,7 +8,7 @@ retried with exponential back-off; permanent ones (HTTP 404, a local file that d
 checksum mismatch) fail at once with one `FetchError` naming the file and the fix.
 
 The "Fix:" part of each message depends on where the file comes from (a dataset's mirror, a
-method's entry in config/weights.yaml), so the caller gives it (`Fixes`). A file without a
+method's entry in baselines/weights.yaml), so the caller gives it (`Fixes`). A file without a
 published sha256 can be fetched unpinned (`Expected(None)`): the caller records the sha256 that
 came (`Fetched.sha256`).
 """

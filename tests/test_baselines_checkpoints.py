@@ -59,7 +59,7 @@ def test_a_pinned_file_that_differs_is_refused_naming_it_and_the_fix(host, tmp_p
     target = tmp_path / "wct2" / "enc.pth"
     host.fail("enc.pth", "corrupt")
     with pytest.raises(FetchError, match=r"enc\.pth: has sha256 .* not the pinned .*Fix: .*"
-                                         r"put it at .*enc\.pth by hand .*config/weights\.yaml") as caught:
+                                         r"put it at .*enc\.pth by hand .*baselines/weights\.yaml") as caught:
         checkpoints.fetch(_direct(host, sha256=_sha(PAYLOAD), bytes=len(PAYLOAD)), target, attempts=3)
     assert host.requests["enc.pth"] == 1 and not target.exists() and _leftovers(target.parent) == []
     assert str(caught.value).count("Fix:") == 1
@@ -82,7 +82,7 @@ def test_transient_failures_are_retried_and_then_name_the_rule(host, tmp_path):
 def test_a_missing_file_is_a_permanent_error(host, tmp_path):
     info = WeightFile(method="wct2", name="gone.pth", source="s", url=f"{host.url}/gone.pth")
     with pytest.raises(FetchError, match=r"gone\.pth: answers HTTP 404.*Fix: the file is not there: check its url "
-                                         r"or archive in config/weights\.yaml"):
+                                         r"or archive in baselines/weights\.yaml"):
         checkpoints.fetch(info, tmp_path / "gone.pth", attempts=4)
     assert host.requests["gone.pth"] == 1
 
@@ -99,7 +99,7 @@ def test_zip_members_come_out_of_one_download_and_are_checked(host, tmp_path):
                                          r"nothing written to .*c\.pth.*Fix: "):
         checkpoints.fetch(_member(host, "a.pth", sha256="0" * 64), tmp_path / "wct" / "c.pth", archive=archive)
     with pytest.raises(WeightsFileError, match=r"wct\.zip: holds 0 entries named like 'z\.pth'.*Fix: check "
-                                               r"config/weights\.yaml's member"):
+                                               r"baselines/weights\.yaml's member"):
         checkpoints.fetch(_member(host, "z.pth"), tmp_path / "wct" / "z.pth", archive=archive)
     assert _leftovers(tmp_path / "wct") == ["a.pth", "b.pth"]
 
@@ -118,7 +118,7 @@ def test_the_cli_records_the_sha256_of_an_unpinned_file(host, tmp_path, monkeypa
     assert checkpoints.main(["wct2", "enc.pth", "--dir", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"{tmp_path / 'wct2' / 'enc.pth'}: {_sha(PAYLOAD)} ({len(PAYLOAD)} bytes from ")
-    assert "not pinned: config/weights.yaml gives no sha256 for wct2/enc.pth" in printed
+    assert "not pinned: baselines/weights.yaml gives no sha256 for wct2/enc.pth" in printed
     assert f"add sha256: {_sha(PAYLOAD)} and bytes: {len(PAYLOAD)}" in printed
     assert checkpoints.main(["wct2", "pinned.pth", "--dir", str(tmp_path)]) == 0
     assert "not pinned" not in capsys.readouterr().out
