@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup quick paper demo test test-numerics bench clean-venv lock
+.PHONY: setup quick paper demo test test-numerics bench clean-venv lock mirror-check
 
 setup: $(STAMP)
 
@@ -23,12 +23,26 @@ $(STAMP): pyproject.toml
 # config: a few pairs of each dataset from the mirror beside the checkout, reduced sizes, on a CPU.
 CORES  ?= 2
 MIRROR ?= ../shared/data
-quick: $(STAMP)
+quick: mirror-check $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/quick.yaml --config 'datasets={mirror: $(MIRROR)}'
 
 # The paper's protocol (all pairs, 256x256, 1000 iterations, every method): days on a CPU.
-paper: $(STAMP)
+paper: mirror-check $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES) --config 'datasets={mirror: $(MIRROR)}' -- all
+
+# A local MIRROR that is not there is named before the minutes of setup (the workflow's config check
+# refuses it too, but only once .venv exists, and in snakemake's terms). As there: null, none, ~ and
+# empty mean upstream; an http(s) URL is not checked. Listed first, so a serial make runs it first.
+mirror-check:
+	@case "$(MIRROR)" in ""|[Nn][Uu][Ll][Ll]|[Nn][Oo][Nn][Ee]|"~"|http://*|https://*) exit 0 ;; esac; \
+	test -d "$(MIRROR)" || { \
+	  echo "make $(or $(MAKECMDGOALS),quick): the benchmark images' mirror $(MIRROR) is not a folder (paths start at $(CURDIR))."; \
+	  echo "  It is the local, read-only copy of the public benchmark photos and faces (Luan et al., An et al.,"; \
+	  echo "  CelebA-HQ, FFHQ) that the run fetches from, normally beside the checkout as ../shared/data; its"; \
+	  echo "  README.md lists each file and the upstream repository it comes from."; \
+	  echo "  Fix: put the mirror at $(MIRROR); or name yours: make $(or $(MAKECMDGOALS),quick) MIRROR=<folder or http(s) URL>;"; \
+	  echo "  or fetch every file from its upstream repository (needs the network): make $(or $(MAKECMDGOALS),quick) MIRROR=null"; \
+	  exit 2; } >&2
 
 # DTP alone on a public-domain pair bundled with scikit-image.
 DEMO_SIZE  ?= 128
