@@ -11,7 +11,7 @@ from dtp_core.backbone import ResolvedWeights
 from dtp_core.config import DTPConfig
 from dtp_core.devices import seed_everything, select_device, set_deterministic
 from dtp_core.method import check_pair
-from dtp_core.records import Meter, environment
+from dtp_core.records import Meter, sidecar_facts
 
 DEFAULT_SEED = DTPConfig.seed  # one seed for every method unless the config says otherwise
 
@@ -39,23 +39,11 @@ def progress_bar(total: int, progress: bool | None, desc: str) -> tqdm:
 def facts(method: str, config, *, seed: int, content: torch.Tensor, style: torch.Tensor, meter: Meter,
           device: torch.device, resolved: ResolvedWeights | None = None, iterations: int | None = None,
           **extra) -> dict:
-    """The sidecar facts of one run (the keys DTP writes, plus `extra`)."""
-    record = {
-        "method": method,
-        "parameters": config.to_dict(),
-        "non_default_parameters": config.non_defaults(),
-        "seed": seed,
-        "input_shape": list(content.shape),
-        "style_shape": list(style.shape),
-        **(resolved.record() if resolved is not None else NO_BACKBONE),
-        **meter.facts(),
-    }
-    if iterations:
-        record["iterations_run"] = iterations
-        record["seconds_per_iteration"] = round(meter.seconds / iterations, 4)
-    record.update(extra)
-    record.update(environment(device))
-    return record
+    """The sidecar facts of one run (`dtp_core.records.sidecar_facts`, as DTP's), plus the style's
+    shape (a baseline may take a style of another size), its backbone or `NO_BACKBONE`, and `extra`."""
+    return sidecar_facts(method, config, seed=seed, input_shape=content.shape,
+                         backbone=resolved.record() if resolved is not None else NO_BACKBONE, meter=meter,
+                         device=device, iterations=iterations, style_shape=list(style.shape), **extra)
 
 
 def loss_rows(names: tuple[str, ...], history: list[torch.Tensor], **columns: list) -> list[dict]:

@@ -1,4 +1,7 @@
-"""What every output records about how it was made: timing, peak memory, versions, device."""
+"""What every output records about how it was made: timing, peak memory, versions, device.
+
+`sidecar_facts` is the one place the sidecar's common facts are built: DTP's `trainer.run_facts`
+and the baselines' `runs.facts` each call it and add only what is their own."""
 
 from __future__ import annotations
 
@@ -50,6 +53,33 @@ def environment(device: torch.device) -> dict:
         "git_commit": git_commit(),
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def sidecar_facts(method: str, config, *, seed: int, input_shape, backbone: dict, meter: "Meter",
+                  device: torch.device, iterations: int | None = None, **own) -> dict:
+    """The facts every method's sidecar records, then `own` (what only that method records).
+
+    `config` is a DTPConfig or a baseline's config (`to_dict`, `non_defaults`: the run saves every
+    option it used, marking the non-defaults); `backbone` is `ResolvedWeights.record()` or the
+    baselines' `NO_BACKBONE`. With `iterations` (the number the run made) it also records the time
+    per iteration; a method without iterations passes none. The environment comes last, so that no
+    method's own keys can overwrite it.
+    """
+    record = {
+        "method": method,
+        "parameters": config.to_dict(),
+        "non_default_parameters": config.non_defaults(),
+        "seed": seed,
+        "input_shape": list(input_shape),
+        **backbone,
+        **meter.facts(),
+    }
+    if iterations:
+        record["iterations_run"] = iterations
+        record["seconds_per_iteration"] = round(meter.seconds / iterations, 4)
+    record.update(own)
+    record.update(environment(device))
+    return record
 
 
 class Meter:

@@ -28,7 +28,7 @@ from .images import denormalize, normalize
 from .losses import contrastive_loss, cycle_loss, gather_patches, nearest_neighbour_style_loss, sample_positions
 from .method import StylizeResult, check_pair
 from .progress import LossStream, ProgressLines
-from .records import Meter, environment
+from .records import Meter, sidecar_facts
 
 CORR_LEVEL = 2  # level 3 (relu3_4 on VGG-19) carries the correspondence
 LOSS_TERMS = ("total", "content", "style", "cycle")
@@ -274,24 +274,16 @@ def loss_rows(history: list[torch.Tensor]) -> list[dict]:
 
 def run_facts(config: DTPConfig, seed: int, resolved: ResolvedWeights, device: torch.device, meter: Meter,
               history: list[torch.Tensor], shape, **extra) -> dict:
-    """What the sidecar records about a DTP run."""
-    iterations_run = len(history)
-    return {
-        "method": "dtp",
-        "parameters": config.to_dict(),
-        "non_default_parameters": config.non_defaults(),
-        "seed": seed,
-        "input_shape": list(shape),
-        "iterations_run": iterations_run,
-        "stopped_early": iterations_run < config.iterations,
-        **resolved.record(),
-        **meter.facts(),
-        "seconds_per_iteration": round(meter.seconds / max(1, iterations_run), 4),
-        "final_losses": dict(zip(LOSS_TERMS, history[-1].tolist())) if history else {},
-        "numerics": numerics(config, device),
-        **extra,
-        **environment(device),
-    }
+    """What the sidecar records about a DTP run: the facts every method records
+    (`records.sidecar_facts`), then DTP's own (early stop, last loss terms, the arithmetic used)."""
+    iterations_run = len(history)  # >= 1: the loop appends before it can stop
+    return sidecar_facts(
+        "dtp", config, seed=seed, input_shape=shape, backbone=resolved.record(), meter=meter, device=device,
+        iterations=iterations_run,
+        stopped_early=iterations_run < config.iterations,
+        final_losses=dict(zip(LOSS_TERMS, history[-1].tolist())) if history else {},
+        numerics=numerics(config, device),
+        **extra)
 
 
 def to_rgb(normalised: torch.Tensor) -> torch.Tensor:
