@@ -13,12 +13,45 @@ import math
 import types
 import typing
 from dataclasses import dataclass, fields
+from typing import TypeVar
 
 from .errors import ConfigError
 
 
+_Config = TypeVar("_Config", bound="MethodConfig")  # the subclass a helper returns (typing.Self needs 3.11)
+
+
+class MethodConfig:
+    """What every method's typed config shares: `DTPConfig` and each baseline's config (through
+    `baselines.config.BaselineConfig`). Built from the workflow's parameters (`typed_fields`: the
+    one reading, so the parse-time check and the job agree), recorded whole in the sidecar and its
+    non-defaults apart (CUT's opt.txt lesson). For frozen dataclasses whose fields all have defaults.
+    """
+
+    def replace(self: _Config, **changes) -> _Config:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def non_defaults(self) -> dict:
+        default = type(self)()
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
+
+    @classmethod
+    def unknown_parameter(cls) -> str:
+        """The problem an unknown parameter name is refused with (the config's own wording)."""
+        return f"is not a parameter of {cls.__name__}"
+
+    @classmethod
+    def from_dict(cls: type[_Config], values: dict | None) -> _Config:
+        """From the workflow's parameters (YAML, JSON, or `--config` strings: see `typed_fields`); the
+        dataclass's own checks (`__post_init__`) then run as for any other construction."""
+        return cls(**typed_fields(cls, values, cls.unknown_parameter()))
+
+
 @dataclass(frozen=True)
-class DTPConfig:
+class DTPConfig(MethodConfig):
     # Inputs
     size: int = 256                       # images are resized to size x size (bilinear)
     keep_aspect: bool = False             # long side = size instead, aspect ratio kept
@@ -78,20 +111,9 @@ class DTPConfig:
     def __post_init__(self):
         _validate(self)
 
-    def replace(self, **changes) -> "DTPConfig":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def non_defaults(self) -> dict:
-        default = DTPConfig()
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
-
     @classmethod
-    def from_dict(cls, values: dict) -> "DTPConfig":
-        """From the workflow's parameters (YAML, JSON, or `--config` strings: see `typed_fields`)."""
-        return cls(**typed_fields(cls, values, "is not a DTP parameter"))
+    def unknown_parameter(cls) -> str:
+        return "is not a DTP parameter"
 
 
 def typed_fields(cls, values: dict | None, unknown: str) -> dict:
