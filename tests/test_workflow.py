@@ -144,7 +144,8 @@ def test_a_killed_job_leaves_nothing_finished_and_the_rerun_completes_it(finishe
 
 
 def test_batched_pairs_run_as_one_job(tmp_path):
-    """batch_pairs: 2 sends two pairs to one DTP job, one computation; each gets its own outputs."""
+    """batch_pairs: 2 sends two pairs to one DTP job (one rule, `stylize_batch`), one computation;
+    each pair gets its own outputs, and its metrics file the batch's `benchmark:` time."""
     make_workdir(tmp_path, shared("."), {
         "methods": {"dtp_lc1_5": {"params": {"iterations": 2, "snapshots": [1]}}},
         "datasets": {"names": ["photo-r"], "limit": 2, "sizes": ["32x32"]},
@@ -155,11 +156,21 @@ def test_batched_pairs_run_as_one_job(tmp_path):
     target = "results/outputs/photo-r/dtp_lc1_5"
     run = run_snakemake(tmp_path, "--cores", "2", "--dry-run")
     counts = _job_counts(run.stdout)
-    assert counts.get("stylize_batch_photo-r_dtp_lc1_5_0") == 1 and "stylize" not in counts, counts
-    run = run_snakemake(tmp_path, "--cores", "2", "--", *[f"{target}/{p}.json" for p in ("dpst-1", "dpst-2")])
+    assert counts.get("stylize_batch") == 1 and counts.get("stylize_from_batch") == 2, counts
+    assert "stylize" not in counts, counts
+    metrics = [f"results/metrics/photo-r/dtp_lc1_5/{p}.json" for p in ("dpst-1", "dpst-2")]
+    run = run_snakemake(tmp_path, "--cores", "2", "--", *[f"{target}/{p}.json" for p in ("dpst-1", "dpst-2")],
+                        *metrics)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     sidecars = [json.loads((tmp_path / f"{target}/{p}.json").read_text()) for p in ("dpst-1", "dpst-2")]
     assert [s["status"] for s in sidecars] == ["ok", "ok"]
     assert [s["batch"]["index"] for s in sidecars] == [0, 1] and sidecars[0]["batch"]["pairs"] == 2
     assert [s["pair_id"] for s in sidecars] == ["dpst-1", "dpst-2"]
     assert (tmp_path / f"{target}/dpst-2.png").exists() and (tmp_path / f"{target}/dpst-2.iter0001.png").exists()
+    benchmark = tmp_path / "results/benchmarks/stylize/photo-r/dtp_lc1_5/batch-0.tsv"
+    assert benchmark.is_file()
+    costs = [json.loads((tmp_path / path).read_text())["cost"] for path in metrics]
+    assert all(cost["benchmark_s"] > 0 for cost in costs), costs
+    assert costs[0]["benchmark_s"] == costs[1]["benchmark_s"]  # the batch's, as its sidecars say
+    again = run_snakemake(tmp_path, "--cores", "2", "--dry-run", "--", *metrics)
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]

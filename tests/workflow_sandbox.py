@@ -40,7 +40,10 @@ def write_config(workdir: Path, config: dict) -> None:
 
 
 def snakemake_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), *args]
+    """The workflow run from the sandbox, with the profile Snakemake applies by itself in the
+    repository root (profiles/default) unless the test names another workflow profile."""
+    profile = [] if "--workflow-profile" in args else ["--workflow-profile", str(REPO / "profiles/default")]
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow/Snakefile"), *profile, *args]
 
 
 def run_snakemake(workdir: Path, *args: str, timeout: int = 1200, env=None) -> subprocess.CompletedProcess:

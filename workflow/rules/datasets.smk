@@ -6,26 +6,25 @@
 #   rule datasets                                everything config["datasets"] names
 #
 # Settings: the `datasets:` block of the config (dtp_bench/datasets/settings.py documents every key;
-# all have defaults, so this file also works standalone). All logic lives in dtp_bench.datasets;
+# all have defaults). All logic lives in dtp_bench.datasets;
 # the rules only name files. The per-file rules use `run:` rather than a `python -m` command:
 # there are ~1000 of these millisecond jobs and a fresh interpreter costs ~1.5 s (torch) each.
 # Run with `--force-use-threads` (set in the workflow profile) so they execute in-process;
 # without it Snakemake spawns a process per `run:` job, which is correct but ~100x slower.
 # They are local rules: on a cluster they would be tiny jobs that only wait in the queue.
-
+#
+# DATASETS (dtp_bench.datasets.workflow.DatasetsWorkflow, the plan of every configured dataset)
+# comes from common.smk; tests/datasets_workflow/Snakefile runs this stage on its own by
+# defining it first.
 from dtp_bench.datasets import jobs as datasets_jobs
-from dtp_bench.datasets.workflow import DatasetsWorkflow
-
-DATASETS = DatasetsWorkflow.from_config(config)
-if "ALL_TARGETS" in globals():   # the top-level Snakefile's `all` (workflow/rules/common.smk)
-    ALL_TARGETS.extend(DATASETS.targets())
 
 
 rule datasets:
     input:
         DATASETS.targets(),
-
-
+# fmt: off
+# (These three rules stay as they were written: Snakemake reruns a job whose `run:` code changed
+# by a character, and reformatted lines here would fetch and resize every file of data/ again.)
 rule datasets_fetch:
     wildcard_constraints:
         **DATASETS.wildcard_constraints(),
@@ -74,3 +73,4 @@ rule datasets_pairs:
     localrule: True
     run:
         datasets_jobs.pairs_job(DATASETS.plan(wildcards.dataset), output.tsv, output.summary, log[0])
+# fmt: on

@@ -1,43 +1,45 @@
 # The evaluate stage: every stylisation sidecar -> its metrics file.
 #
-#   <results>/outputs/<dataset>/<method>/<pair>.json  ->  <results>/metrics/<dataset>/<method>/<pair>.json
+#   <results>/outputs/<dataset>/<method>/<pair>.json (+ .png)  +  the pair's content and style
+#     ->  <results>/metrics/<dataset>/<method>/<pair>.json
 #
-# Settings: the `metrics:` block of the config (dtp_bench/metrics/scorer.py DEFAULTS documents every
-# key). An output that is unavailable or failed still gets a metrics file carrying its status and
-# reason, so that the tables can say why a cell is empty. Jobs run in-process (`run:`; the profile
-# sets --force-use-threads) so that the metric models are loaded once per run, not once per job.
+# Settings: the `metrics:` block of the config (dtp_bench/metrics/scorer.py DEFAULTS documents
+# every key). The content and style an output is scored against are inputs of the job (the
+# resized images the stylize job read, or the delivery size's). An output that is unavailable or
+# failed still gets a metrics file carrying its status and reason, so that the tables can say why
+# a cell is empty. The metrics file's `cost` also carries the stylize job's (or its batch's)
+# `benchmark:` file, when there is one. Jobs run in-process (`run:`; the profile sets
+# --force-use-threads) so that the metric models are loaded once per run, not once per job.
+# Helpers: common.smk ("evaluate").
 from dtp_bench.metrics import jobs as metrics_jobs
-
-METRICS_SETTINGS = config.get("metrics", {})
-# Snakemake's `benchmark:` file of each stylisation job, when the stylize stage writes one there.
-STYLIZE_BENCHMARK = globals().get("STYLIZE_BENCHMARK", f"{RESULTS}/benchmarks/stylize/{{dataset}}/{{method}}/{{pair}}.tsv")
-
-
-def evaluation_jobs():
-    """(dataset, method, pair) for every configured method on every configured dataset it runs on."""
-    runs = [(method, method) for method in config["methods"]] + delivered_methods()
-    return [(dataset, name, pair) for name, method in runs for dataset in method_datasets(method)
-            for pair in DATASETS.pair_ids(dataset)]
-
-
-def metrics_files():
-    return [f"{RESULTS}/metrics/{d}/{m}/{p}.json" for d, m, p in evaluation_jobs()]
 
 
 rule evaluate:
     input:
-        sidecar=f"{RESULTS}/outputs/{{dataset}}/{{method}}/{{pair}}.json",
+        unpack(evaluation_inputs),
     output:
-        f"{RESULTS}/metrics/{{dataset}}/{{method}}/{{pair}}.json",
+        METRICS_OUTPUT,
     log:
         f"{RESULTS}/logs/evaluate/{{dataset}}/{{method}}/{{pair}}.log",
     params:
-        settings=METRICS_SETTINGS,  # a changed metric setting re-scores every output
-        weights=METRIC_WEIGHTS_STATE,  # PieAPP's weights appearing re-scores what said unavailable (weights.smk)
-        benchmark=lambda wc: STYLIZE_BENCHMARK.format(**wc),
+        # a changed metric setting re-scores every output
+        settings=METRICS_SETTINGS,
+        # PieAPP's weights appearing re-scores what said unavailable
+        weights=METRIC_WEIGHTS_STATE,
+        benchmark=lambda wc: stylize_benchmark(wc.dataset, wc.method, wc.pair),
     run:
-        metrics_jobs.evaluate_job(input.sidecar, output[0], params.settings, log[0], dataset=wildcards.dataset,
-                                  method=wildcards.method, pair_id=wildcards.pair, benchmark=params.benchmark)
+        metrics_jobs.evaluate_job(
+            input.sidecar,
+            output[0],
+            params.settings,
+            log[0],
+            dataset=wildcards.dataset,
+            method=wildcards.method,
+            pair_id=wildcards.pair,
+            content=input.content,
+            style=input.style,
+            benchmark=params.benchmark,
+        )
 
 
 rule evaluate_all:

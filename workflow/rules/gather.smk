@@ -1,6 +1,7 @@
 # The gather stage: every metrics file -> the tables, the figures, and the report's content.
 #
-#   <results>/table1.csv (+ table1.md)  the paper's layout: PE and SSIM per paper dataset, pair counts, backbone
+#   <results>/table1.csv (+ table1.md)  the paper's layout: PE and SSIM per paper dataset, pair
+#                                       counts, backbone
 #   <results>/table_full.csv            every metric: mean, std, count per method and dataset
 #   <results>/table1_vs_paper.csv       ours beside the paper's (SPEC.md), with the difference
 #   <results>/ablation.csv              the Fig. 5 ablations beside the full model
@@ -9,30 +10,28 @@
 #   snakemake --report <results>/report.html     one self-contained page with all of the above
 #
 # Settings: the `report:` block of the config (table1_datasets; figures, documented in
-# dtp_bench/figures.py DEFAULTS).
-from dtp_bench.figures import FIGURES
+# dtp_bench/figures.py DEFAULTS). Each table and figure has its caption in
+# workflow/report/<name>.rst. Helpers: common.smk (table_files, figure_files, metrics_files).
 from dtp_bench.tables import DEFAULT_TABLE1_DATASETS
 
 REPORT_SETTINGS = config.get("report", {})
-
-report: "../report/workflow.rst"
 
 
 rule gather_tables:
     input:
         metrics=metrics_files(),
     output:
-        table1=report(f"{RESULTS}/table1.csv", caption="../report/table1.rst", category="Tables"),
-        table1_md=report(f"{RESULTS}/table1.md", caption="../report/table1_md.rst", category="Tables"),
-        table_full=report(f"{RESULTS}/table_full.csv", caption="../report/table_full.rst", category="Tables"),
-        table1_vs_paper=report(f"{RESULTS}/table1_vs_paper.csv", caption="../report/table1_vs_paper.rst",
-                               category="Tables"),
-        ablation=report(f"{RESULTS}/ablation.csv", caption="../report/ablation.rst", category="Tables"),
+        **{
+            name: report(path, caption=f"../report/{name}.rst", category="Tables")
+            for name, path in table_files().items()
+        },
     log:
         f"{RESULTS}/logs/gather/tables.log",
+    localrule: True
+    conda:
+        SOFTWARE
     params:
         table1_datasets=REPORT_SETTINGS.get("table1_datasets", DEFAULT_TABLE1_DATASETS),
-    localrule: True
     script:
         "../scripts/gather_tables.py"
 
@@ -41,13 +40,17 @@ rule gather_figures:
     input:
         metrics=metrics_files(),
     output:
-        **{name: report(f"{RESULTS}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
-           for name in FIGURES},
+        **{
+            name: report(path, caption=f"../report/{name}.rst", category="Figures")
+            for name, path in figure_files().items()
+        },
     log:
         f"{RESULTS}/logs/gather/figures.log",
+    localrule: True
+    conda:
+        SOFTWARE
     params:
         figures=REPORT_SETTINGS.get("figures", {}),
-    localrule: True
     script:
         "../scripts/gather_figures.py"
 
@@ -56,6 +59,3 @@ rule gather:
     input:
         rules.gather_tables.output,
         rules.gather_figures.output,
-
-
-ALL_TARGETS.extend([*rules.gather_tables.output, *rules.gather_figures.output])
