@@ -39,6 +39,7 @@ from dtp_core.devices import return_freed_memory_promptly  # noqa: E402
 from dtp_core.images import normalize, to_tensor, resize  # noqa: E402
 from dtp_core.losses import contrastive_loss, gather_patches, nearest_neighbour_style_loss  # noqa: E402
 from dtp_core.records import peak_rss_mib  # noqa: E402
+from dtp_core.reference import reference_forward  # noqa: E402
 
 
 def demo_pair(size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,10 +65,7 @@ def timed(fn, device, repeats=3) -> float:
 
 
 def reference_step(nets, optimizers, content, style, config, previous):
-    """The plain path of tests/reference_dtp.py (the authors' structure), for comparison."""
-    sys.path.insert(0, str(REPO / "tests"))
-    from reference_dtp import reference_forward
-
+    """The plain path of dtp_core/reference.py (the authors' structure), for comparison."""
     step = reference_forward(nets, content, style, config, previous)
     trainer.descend(optimizers, step.total)
     return step.output_feature
@@ -270,7 +268,7 @@ def main() -> int:
                         help="--scaling: keep the points of other sizes from the PNG's .json, measure only --sizes")
     parser.add_argument("--highres-grid", type=int, default=0,
                         help="--scaling: the high-resolution mode's correlation grid cap (0: the full level-3 map)")
-    parser.add_argument("--reference", action="store_true", help="time the plain reference path (tests/reference_dtp.py)")
+    parser.add_argument("--reference", action="store_true", help="time the plain reference path (dtp_core/reference.py)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
     parser.add_argument("--one-batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

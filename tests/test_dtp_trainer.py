@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from dtp_core import losses, trainer
 from dtp_core.config import DTPConfig, preset
 from dtp_core.images import load_pair, normalize
-from reference_dtp import reference_forward
+from dtp_core.reference import reference_forward
 
 SMALL = dict(size=32, iterations=2, snapshots=())
 
@@ -55,7 +55,7 @@ def _gradient(network: torch.nn.Module) -> torch.Tensor:
 
 
 def _fast_and_reference_paths(pair, resolved, monkeypatch, fast_config, reference_config, iterations=3):
-    """`iterations` iterations of the fast path and of the reference path (tests/reference_dtp.py),
+    """`iterations` iterations of the fast path and of the reference path (dtp_core/reference.py),
     each from the same state. Returns, per iteration: the larger of the loss terms' relative
     difference and the outputs' difference; the gradients' relative difference (the larger of the
     encoder's and the decoder's); the largest nearest-patch gap.
