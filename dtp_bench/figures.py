@@ -27,8 +27,8 @@ from dtp_core.atomic import atomic_path  # noqa: E402
 from dtp_core.images import load_image  # noqa: E402
 from dtp_core.outputs import loss_csv_path, snapshot_path  # noqa: E402
 
+from .method_labels import method_info, sort_key  # noqa: E402
 from .metrics import METRICS  # noqa: E402
-from .tables import method_info, _sort_key  # noqa: E402
 
 TILE = 1.55  # inches per image tile
 LOSS_TERMS = ("total", "content", "style", "cycle")
@@ -44,17 +44,17 @@ def _wrap(text: str, width: int = 16) -> str:
     return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)) or text
 
 
-def column_label(method: str, registry=None) -> str:
+def column_label(method: str) -> str:
     """The table label; an ablation without one reads 'no warped feature' (from dtp_no_warped_feature)."""
-    info = method_info(method, registry)
+    info = method_info(method)
     if info["kind"] == "ablation" and info["label"] == method:
         return method.removeprefix("dtp_").replace("_", " ").replace("fma", "FMA")
     return info["label"]
 
 
-def ordered_methods(methods, registry=None) -> list[str]:
+def ordered_methods(methods) -> list[str]:
     """Table 1's order: DTP, baselines, precomputed, ablations, references; by name within a kind."""
-    return sorted(set(methods), key=lambda m: _sort_key(method_info(m, registry), registry))
+    return sorted(set(methods), key=lambda m: sort_key(method_info(m)))
 
 
 def _score_caption(row, metrics=("ssim", "gram")) -> str:
@@ -64,7 +64,7 @@ def _score_caption(row, metrics=("ssim", "gram")) -> str:
 
 # ------------------------------------------------------------------------------ qualitative grid
 def qualitative_grid(df: pd.DataFrame, pairs: list[tuple[str, str]], methods: list[str], path, *, title: str,
-                     registry=None, caption_metrics=("ssim", "gram")) -> list[str]:
+                     caption_metrics=("ssim", "gram")) -> list[str]:
     """Rows = (dataset, pair_id); columns = content, style, each method. A missing output is a grey
     tile saying why. Methods with no image in any row are left out and named below the grid.
     Returns the methods shown."""
@@ -76,7 +76,7 @@ def qualitative_grid(df: pd.DataFrame, pairs: list[tuple[str, str]], methods: li
             shown.append(method)
         else:
             reasons = [rows.loc[(d, p, method), "reason"] for d, p in pairs if (d, p, method) in rows.index]
-            left_out.append(f"{column_label(method, registry)}: {reasons[0] if reasons else 'not run'}")
+            left_out.append(f"{column_label(method)}: {reasons[0] if reasons else 'not run'}")
     ncols = 2 + len(shown)
     fig, axes = plt.subplots(len(pairs), ncols, figsize=(TILE * ncols, (TILE + 0.25) * len(pairs) + 0.65),
                              squeeze=False)
@@ -90,7 +90,7 @@ def qualitative_grid(df: pd.DataFrame, pairs: list[tuple[str, str]], methods: li
         axes[r, 0].set_ylabel(f"{dataset}\n{pair_id}", fontsize=8, rotation=0, ha="right", va="center")
         for c, method in enumerate(shown, start=2):
             key = (dataset, pair_id, method)
-            header = _wrap(column_label(method, registry)) if r == 0 else None
+            header = _wrap(column_label(method)) if r == 0 else None
             if key in rows.index and rows.loc[key, "status"] == "ok":
                 row = rows.loc[key]
                 _tile(axes[r, c], row["output"], header, None, _score_caption(row, caption_metrics))
@@ -128,7 +128,7 @@ def _tile(ax, image_path, header, missing, caption=None) -> None:
 
 
 # ---------------------------------------------------------------------------- score distributions
-def score_distributions(df: pd.DataFrame, path, *, metrics=None, methods=None, datasets=None, registry=None) -> None:
+def score_distributions(df: pd.DataFrame, path, *, metrics=None, methods=None, datasets=None) -> None:
     """One panel per (metric, dataset): a horizontal box per method with its per-pair points.
     A metric with no value anywhere is named, with its reason, below the panels."""
     ok = df[(df["status"] == "ok") & (df["method"].isin(methods) if methods else True)]
@@ -136,13 +136,13 @@ def score_distributions(df: pd.DataFrame, path, *, metrics=None, methods=None, d
     metrics = [m for m in wanted if m in ok and ok[m].notna().any()]
     missing = [f"{METRICS[m].label}: {_first_reason(ok, m)}" for m in wanted if m not in metrics]
     datasets = _dataset_order(ok["dataset"].unique(), datasets)
-    methods = ordered_methods(ok["method"].unique(), registry)
+    methods = ordered_methods(ok["method"].unique())
     if not metrics or not datasets:
         return _empty(path, "No scored outputs yet")
     height = max(2.2, 0.28 * len(methods) + 0.9)
     fig, axes = plt.subplots(len(metrics), len(datasets), figsize=(3.6 * len(datasets) + 1.6, height * len(metrics)),
                              squeeze=False)
-    labels = [column_label(m, registry) for m in methods]
+    labels = [column_label(m) for m in methods]
     rng = np.random.default_rng(0)  # jitter only
     for i, metric in enumerate(metrics):
         spec = METRICS[metric]
@@ -195,8 +195,8 @@ def _empty(path, message: str) -> None:
 
 
 # -------------------------------------------------------------------------------------- trade-off
-def tradeoff(df: pd.DataFrame, path, *, x: str = "gram", y: str = "ssim", methods=None, datasets=None,
-             registry=None) -> None:
+def tradeoff(df: pd.DataFrame, path, *, x: str = "gram", y: str = "ssim", methods=None,
+             datasets=None) -> None:
     """One point per method (mean, with the standard deviation as error bars), one panel per dataset."""
     ok = df[(df["status"] == "ok") & (df["method"].isin(methods) if methods else True)]
     if x not in ok or y not in ok:
@@ -205,7 +205,7 @@ def tradeoff(df: pd.DataFrame, path, *, x: str = "gram", y: str = "ssim", method
     datasets = _dataset_order(ok["dataset"].unique(), datasets)
     if not datasets:
         return _empty(path, f"No outputs scored on both {METRICS[x].label} and {METRICS[y].label}")
-    methods = ordered_methods(ok["method"].unique(), registry)
+    methods = ordered_methods(ok["method"].unique())
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 4.2), squeeze=False)
     markers = {"dtp": "*", "baseline": "o", "precomputed": "D", "ablation": "^", "reference": "s"}
     for ax, dataset in zip(axes[0], datasets):
@@ -214,7 +214,7 @@ def tradeoff(df: pd.DataFrame, path, *, x: str = "gram", y: str = "ssim", method
             points = sub[sub["method"] == method]
             if points.empty:
                 continue
-            info = method_info(method, registry)
+            info = method_info(method)
             mx, my = points[x].mean(), points[y].mean()
             sx, sy = (points[x].std(ddof=1), points[y].std(ddof=1)) if len(points) > 1 else (0, 0)
             ax.errorbar(mx, my, xerr=sx, yerr=sy, fmt=markers.get(info["kind"], "o"), ms=9 if info["kind"] == "dtp" else 6,
@@ -284,7 +284,7 @@ def _short(value: float) -> str:
     return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
 
 
-def cost(df: pd.DataFrame, path, *, registry=None) -> None:
+def cost(df: pd.DataFrame, path) -> None:
     """Mean seconds and peak memory per stylisation job, per method (all datasets), with std bars.
     Memory is the GPU peak where the job ran on a GPU, else the process's peak RSS."""
     ok = df[df["status"] == "ok"].copy()
@@ -296,8 +296,8 @@ def cost(df: pd.DataFrame, path, *, registry=None) -> None:
     gpu = pd.to_numeric(ok.get("peak_gpu_mib"), errors="coerce") if "peak_gpu_mib" in ok else pd.Series(np.nan, ok.index)
     ok["memory_mib"] = gpu.fillna(pd.to_numeric(ok.get("peak_rss_mib"), errors="coerce"))
     ok["memory_kind"] = np.where(gpu.notna(), "GPU", "RSS")
-    methods = ordered_methods(ok["method"].unique(), registry)
-    labels = [column_label(m, registry) for m in methods]
+    methods = ordered_methods(ok["method"].unique())
+    labels = [column_label(m) for m in methods]
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * len(methods) + 1.4), sharey=True)
     for ax, column, xlabel in ((axes[0], "time_s", "seconds per pair (log scale)"),
                                (axes[1], "memory_mib", "peak memory per job, MiB")):
@@ -380,16 +380,16 @@ def _natural(pair_id: str):
     return (0, int(pair_id), "") if str(pair_id).isdigit() else (1, 0, str(pair_id))
 
 
-def make_figures(df: pd.DataFrame, out: dict[str, str | Path], settings: dict | None = None, registry=None) -> None:
+def make_figures(df: pd.DataFrame, out: dict[str, str | Path], settings: dict | None = None) -> None:
     """Write every figure named in `out` (keys: FIGURES) from the metrics frame."""
     cfg = figure_settings(settings)
     unknown = sorted(set(out) - set(FIGURES))
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; use some of {FIGURES}")
     present = list(df["method"].unique()) if not df.empty else []
-    main = cfg["methods"] or [m for m in ordered_methods(present, registry)
-                              if method_info(m, registry)["kind"] != "ablation"]
-    ablations = ordered_methods([m for m in present if method_info(m, registry)["kind"] == "ablation"], registry)
+    main = cfg["methods"] or [m for m in ordered_methods(present)
+                              if method_info(m)["kind"] != "ablation"]
+    ablations = ordered_methods([m for m in present if method_info(m)["kind"] == "ablation"])
     n, caption = cfg["pairs_per_figure"], tuple(cfg["caption_metrics"])
     grids = {
         "fig3_photo": (pick_pairs(df, cfg["photo_pairs"], cfg["photo_datasets"], n), main,
@@ -403,17 +403,16 @@ def make_figures(df: pd.DataFrame, out: dict[str, str | Path], settings: dict | 
     for name, (pairs, methods, title) in grids.items():
         if name in out:
             if pairs:
-                qualitative_grid(df, pairs, methods, out[name], title=title, registry=registry, caption_metrics=caption)
+                qualitative_grid(df, pairs, methods, out[name], title=title, caption_metrics=caption)
             else:
                 _empty(out[name], f"{title}: no pairs with outputs in this run")
     order = [*cfg["photo_datasets"], *cfg["face_datasets"]]
     if "scores" in out:  # the ablations have their own grid and table
-        score_distributions(df, out["scores"], methods=main, datasets=order, registry=registry)
+        score_distributions(df, out["scores"], methods=main, datasets=order)
     if "tradeoff" in out:
-        tradeoff(df, out["tradeoff"], x=cfg["tradeoff"]["x"], y=cfg["tradeoff"]["y"], methods=main, datasets=order,
-                 registry=registry)
+        tradeoff(df, out["tradeoff"], x=cfg["tradeoff"]["x"], y=cfg["tradeoff"]["y"], methods=main, datasets=order)
     if "cost" in out:
-        cost(df, out["cost"], registry=registry)
+        cost(df, out["cost"])
     if "loss_curves" in out:
         _loss_figure(df, out["loss_curves"], cfg["loss_curve"])
 

@@ -22,36 +22,15 @@ from pathlib import Path
 import pandas as pd
 
 from . import paper, statistics
-from .delivered import split_delivered
+from .method_labels import LABELS, method_info, sort_key
 from .metrics import METRICS
 from .statistics import Interval, PairedComparison
 
 # The paper's datasets, each pooled from one or more of ours (config: report.table1_datasets).
 DEFAULT_TABLE1_DATASETS = {"Photo-R": ["photo-r"], "CelebA-HQ": ["celeba-hq"], "FFHQ": ["ffhq"]}
 TABLE1_METRICS = ("pieapp", "ssim")
-KIND_ORDER = ("dtp", "baseline", "precomputed", "ablation", "reference", "unknown")
 FULL_MODEL = "dtp_lc1_5"  # the ablations' reference and every method's paired comparison: the authors' default
 DIGITS = 4  # decimals in table1.csv / table1_vs_paper.csv (table_full.csv keeps full precision)
-
-
-def _registry():
-    from .methods import METHODS
-    return METHODS
-
-
-def method_info(name: str, registry=None) -> dict:
-    """Label, kind and paper row of a method, or of its delivered variant `<method>@<size>` (the
-    deliver stage's: its own row, labelled with the size, never one of the paper's rows)."""
-    method, delivered_at = split_delivered(name)
-    spec = (registry if registry is not None else _registry()).get(method)
-    if spec is None:
-        return {"method": name, "label": name, "kind": "unknown", "paper_row": None, "description": ""}
-    label = spec.table_label or method
-    if delivered_at:
-        return {"method": name, "label": f"{label}, delivered at {delivered_at}", "kind": spec.kind,
-                "paper_row": None, "description": f"{spec.description} (working-size output upsampled: dtp_core.fullres)"}
-    return {"method": name, "label": label, "kind": spec.kind, "paper_row": spec.paper_row,
-            "description": spec.description}
 
 
 # ---------------------------------------------------------------------------------------- loading
@@ -166,21 +145,13 @@ def _backbone(rows: pd.DataFrame) -> str:
     return ", ".join(sorted(names)) or "none"
 
 
-def _sort_key(info: dict, registry=None):
-    """By kind (KIND_ORDER), then in the registry's order (the paper's, for DTP and its ablations)."""
-    names = list(registry if registry is not None else _registry())
-    kind = KIND_ORDER.index(info["kind"]) if info["kind"] in KIND_ORDER else len(KIND_ORDER)
-    method = split_delivered(info["method"])[0]  # a delivered variant right after its method
-    return (kind, names.index(method) if method in names else len(names), info["method"])
-
-
 # ------------------------------------------------------------------------------------ table_full
-def table_full(df: pd.DataFrame, registry=None) -> pd.DataFrame:
+def table_full(df: pd.DataFrame) -> pd.DataFrame:
     """Every metric's mean, std and count per (method, dataset), with pair counts by status and cost."""
     out = []
     groups = df.groupby(["method", "dataset"], sort=False) if not df.empty else []
     for (method, dataset), rows in groups:
-        info = method_info(method, registry)
+        info = method_info(method)
         row = {"method": method, "label": info["label"], "kind": info["kind"], "dataset": dataset,
                "pairs": len(rows), **{f"n_{s}": int((rows["status"] == s).sum()) for s in ("ok", "unavailable", "failed")}}
         notes = []
@@ -198,7 +169,7 @@ def table_full(df: pd.DataFrame, registry=None) -> pd.DataFrame:
         row["backbone"] = _backbone(rows)
         row["notes"] = _dedupe(notes, (len(METRICS), "all metrics"))
         out.append((info, dataset, row))
-    out.sort(key=lambda item: (_sort_key(item[0], registry), str(item[1])))
+    out.sort(key=lambda item: (sort_key(item[0]), str(item[1])))
     return pd.DataFrame([row for _, _, row in out])
 
 
@@ -229,29 +200,27 @@ def _dedupe(notes: list[str], every: tuple[int, str] | None = None) -> str:
 
 
 # ----------------------------------------------------------------------------- the paper's cells
-def table1_methods(df: pd.DataFrame, registry=None) -> list[dict]:
-    """Table 1's rows: the paper's rows in its order (matched by `MethodSpec.paper_row`), then our other
+def table1_methods(df: pd.DataFrame) -> list[dict]:
+    """Table 1's rows: the paper's rows in its order (matched by `MethodLabel.paper_row`), then our other
     methods and the reference rows present in the run (no ablations: they have their own table)."""
-    registry = registry if registry is not None else _registry()
-    by_paper_row = {spec.paper_row: name for name, spec in registry.items() if spec.paper_row}
+    by_paper_row = {row.paper_row: name for name, row in LABELS.items() if row.paper_row}
     rows = []
     for paper_row in paper.ROWS:
         name = by_paper_row.get(paper_row)
-        rows.append(method_info(name, registry) if name else
+        rows.append(method_info(name) if name else
                     {"method": "", "label": paper_row, "kind": "baseline", "paper_row": paper_row, "description": ""})
     listed = {row["method"] for row in rows}
     present = df["method"].unique() if not df.empty else []
-    extra = [method_info(m, registry) for m in present if m not in listed]
-    rows += sorted((info for info in extra if info["kind"] != "ablation"), key=lambda i: _sort_key(i, registry))
+    extra = [method_info(m) for m in present if m not in listed]
+    rows += sorted((info for info in extra if info["kind"] != "ablation"), key=sort_key)
     return rows
 
 
-def cells(df: pd.DataFrame, datasets: dict[str, list[str]] | None = None, registry=None,
-          metrics=TABLE1_METRICS) -> list[dict]:
+def cells(df: pd.DataFrame, datasets: dict[str, list[str]] | None = None, metrics=TABLE1_METRICS) -> list[dict]:
     """Long form of Table 1: one dict per (row, paper dataset, metric) with its Cell."""
     datasets = datasets or DEFAULT_TABLE1_DATASETS
     out = []
-    for info in table1_methods(df, registry):
+    for info in table1_methods(df):
         for table_dataset, ours in datasets.items():
             rows = df[(df["method"] == info["method"]) & df["dataset"].isin(ours)] if not df.empty else df
             for metric in metrics:
@@ -337,15 +306,14 @@ def _ordering_lines(cell_list: list[dict]) -> list[str]:
     return lines
 
 
-def ablation(df: pd.DataFrame, registry=None) -> pd.DataFrame:
+def ablation(df: pd.DataFrame) -> pd.DataFrame:
     """The Fig. 5 ablations beside the full model, on every metric (rows of table_full)."""
-    registry = registry if registry is not None else _registry()
     keep = [m for m in (df["method"].unique() if not df.empty else [])
-            if m == FULL_MODEL or method_info(m, registry)["kind"] == "ablation"]
-    full = table_full(df[df["method"].isin(keep)], registry) if keep else pd.DataFrame()
+            if m == FULL_MODEL or method_info(m)["kind"] == "ablation"]
+    full = table_full(df[df["method"].isin(keep)]) if keep else pd.DataFrame()
     if full.empty:
         return pd.DataFrame(columns=["method", "description", "dataset", "pairs"])
-    full.insert(2, "description", [method_info(m, registry)["description"] for m in full["method"]])
+    full.insert(2, "description", [method_info(m)["description"] for m in full["method"]])
     return full  # table_full's order: the full model (kind dtp) first, then the ablations as registered
 
 
@@ -423,15 +391,15 @@ def notes_markdown(df: pd.DataFrame, table: pd.DataFrame, cell_list: list[dict])
     return "\n".join(lines) + "\n"
 
 
-def write_tables(metric_files, out: dict[str, str | Path], datasets: dict[str, list[str]] | None = None,
-                 registry=None) -> dict[str, pd.DataFrame]:
+def write_tables(metric_files, out: dict[str, str | Path],
+                 datasets: dict[str, list[str]] | None = None) -> dict[str, pd.DataFrame]:
     """Write every table. `out` maps table1, table1_md, table_full, table1_vs_paper, ablation to paths."""
     from dtp_core.atomic import write_text
 
     df = load_metrics(metric_files)
-    cell_list = cells(df, datasets, registry)
-    tables = {"table1": table1(cell_list), "table_full": table_full(df, registry),
-              "table1_vs_paper": table1_vs_paper(cell_list), "ablation": ablation(df, registry)}
+    cell_list = cells(df, datasets)
+    tables = {"table1": table1(cell_list), "table_full": table_full(df),
+              "table1_vs_paper": table1_vs_paper(cell_list), "ablation": ablation(df)}
     for name, frame in tables.items():
         if name in out:
             write_text(out[name], frame.to_csv(index=False))
