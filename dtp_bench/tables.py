@@ -24,6 +24,7 @@ import pandas as pd
 from . import paper, statistics
 from .method_labels import LABELS, method_info, sort_key
 from .metrics import METRICS
+from .metrics.record import COST_KEYS, MetricsRecord
 from .statistics import Interval, PairedComparison
 
 # The paper's datasets, each pooled from one or more of ours (config: report.table1_datasets).
@@ -39,16 +40,15 @@ def load_metrics(files) -> pd.DataFrame:
     columns m (value), m_status, m_reason; `file` is the path the row came from."""
     rows = []
     for path in sorted(map(str, files)):
-        record = json.loads(Path(path).read_text())
-        row = {key: record.get(key) for key in ("dataset", "method", "pair_id", "status", "reason", "backbone",
-                                                "backbone_note", "output", "content", "style", "sidecar")}
+        record = MetricsRecord.from_json(json.loads(Path(path).read_text()))
+        row = {key: getattr(record, key) for key in ("dataset", "method", "pair_id", "status", "reason", "backbone",
+                                                     "backbone_note", "output", "content", "style", "sidecar")}
         row["pair_id"] = str(row["pair_id"])
         row["file"] = path
-        row.update({key: record.get("cost", {}).get(key) for key in
-                    ("seconds", "peak_rss_mib", "peak_gpu_mib", "benchmark_s", "benchmark_max_rss_mib")})
-        row["ssim_convention"] = record.get("settings", {}).get("ssim_convention")
+        row.update({key: record.cost.get(key) for key in COST_KEYS})
+        row["ssim_convention"] = record.settings.get("ssim_convention")
         for name in METRICS:
-            score = record.get("metrics", {}).get(name)
+            score = record.metrics.get(name)
             if score is None:
                 row[name], row[f"{name}_status"], row[f"{name}_reason"] = math.nan, "not scored", "metric not enabled"
             else:
@@ -163,7 +163,7 @@ def table_full(df: pd.DataFrame) -> pd.DataFrame:
                 row[f"{name}_mean"] = cell.status
             notes += [f"{METRICS[name].label}: {reason}" for reason in cell.reasons]
         ok = rows[rows["status"] == "ok"]
-        for key in ("seconds", "peak_rss_mib", "peak_gpu_mib", "benchmark_s", "benchmark_max_rss_mib"):
+        for key in COST_KEYS:
             values = pd.to_numeric(ok.get(key), errors="coerce").dropna() if key in ok else pd.Series(dtype=float)
             row[f"{key}_mean"] = float(values.mean()) if len(values) else math.nan
         row["backbone"] = _backbone(rows)

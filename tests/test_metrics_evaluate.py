@@ -10,6 +10,7 @@ from dtp_core.images import resize, save_png, to_tensor
 from dtp_core.method import StylizeResult
 from dtp_core.outputs import save_result, save_status
 from dtp_bench.metrics.evaluate import evaluate_many, main, read_benchmark
+from dtp_bench.metrics.record import MetricsRecord
 from dtp_bench.metrics.scorer import Scorer, settings_with_defaults
 
 SETTINGS = {"enabled": ["ssim", "histogram"]}
@@ -48,6 +49,18 @@ def test_outputs_without_an_image_keep_their_status_and_reason(tmp_path, pair, s
     record = evaluate_many([{"sidecar": out.with_suffix(".json"), "out": tmp_path / "m.json"}], SETTINGS)[0]
     assert record["status"] == status and record["reason"] == f"{status}: needs X from Y"
     assert record["metrics"] == {}
+    assert "output" not in record and "output_sha256" not in record  # only an output that exists has them
+
+
+def test_the_tables_read_back_what_evaluate_wrote(tmp_path, pair):
+    out = tmp_path / "out" / "identity" / "7.png"
+    save_result(StylizeResult(to_tensor(resize(data.astronaut(), (40, 40))), {"seconds": 0.2}), out,
+                extra_facts={**pair, "method": "identity"})
+    written = evaluate_many([{"sidecar": out.with_suffix(".json"), "out": tmp_path / "m.json"}], SETTINGS)[0]
+    on_disk = json.loads((tmp_path / "m.json").read_text())
+    record = MetricsRecord.from_json(on_disk)
+    assert record.to_json() == on_disk == json.loads(json.dumps(written))
+    assert record.cost["seconds"] == 0.2 and record.metrics["ssim"]["status"] == "ok"
 
 
 def test_bad_sidecars_are_refused(tmp_path, pair):

@@ -22,13 +22,13 @@ from dtp_core.images import load_image, resize, to_tensor
 from dtp_core.outputs import sidecar_path
 from dtp_core.weights import sha256_file
 
+from .record import BENCHMARK_COST_KEYS, SIDECAR_COST_KEYS, MetricsRecord
 from .scorer import Scorer
-
-COST_KEYS = ("seconds", "peak_rss_mib", "peak_gpu_mib")
 
 
 def read_benchmark(path: str | Path | None) -> dict:
-    """Snakemake's `benchmark:` TSV (s, max_rss in MB, ...) -> {benchmark_s, benchmark_max_rss_mib}."""
+    """Snakemake's `benchmark:` TSV (s, max_rss in MB, ...) -> {benchmark_s, benchmark_max_rss_mib}
+    (BENCHMARK_COST_KEYS)."""
     if not path or not Path(path).is_file():
         return {}
     with open(path, newline="") as handle:
@@ -42,7 +42,7 @@ def read_benchmark(path: str | Path | None) -> dict:
             return float(row[key])
         except (KeyError, TypeError, ValueError):
             return None  # "NA" where psutil could not measure
-    return {"benchmark_s": number("s"), "benchmark_max_rss_mib": number("max_rss")}
+    return dict(zip(BENCHMARK_COST_KEYS, (number("s"), number("max_rss"))))
 
 
 def _load_at(path: str, shape: tuple[int, int]):
@@ -54,7 +54,8 @@ def _load_at(path: str, shape: tuple[int, int]):
 def evaluate_output(sidecar_file: str | Path, out_json: str | Path, scorer: Scorer, *, dataset: str | None = None,
                     method: str | None = None, pair_id: str | None = None, content: str | None = None,
                     style: str | None = None, benchmark: str | Path | None = None) -> dict:
-    """Score one output and write its metrics file (atomically). Returns what was written.
+    """Score one output and write its metrics file (atomically). Returns what was written
+    (`MetricsRecord.to_json()`).
 
     `content`/`style` default to the files the sidecar says the method read."""
     sidecar_file = Path(sidecar_file)
@@ -62,23 +63,23 @@ def evaluate_output(sidecar_file: str | Path, out_json: str | Path, scorer: Scor
     status = sidecar.get("status")
     if status not in ("ok", "unavailable", "failed"):
         raise ValueError(f"{sidecar_file}: status must be ok, unavailable or failed, got {status!r}")
-    record = {
-        "status": status, "reason": sidecar.get("reason", ""),
-        "dataset": dataset or sidecar.get("dataset"), "method": method or sidecar.get("method"),
-        "pair_id": str(pair_id if pair_id is not None else sidecar.get("pair_id")),
-        "sidecar": str(sidecar_file), "backbone": sidecar.get("backbone"),
-        "backbone_note": sidecar.get("backbone_note", ""),
-        "cost": {**{key: sidecar.get(key) for key in COST_KEYS}, **read_benchmark(benchmark)},
-        "settings": scorer.describe(), "metrics": {},
-    }
-    for key in ("dataset", "method"):
-        if not record[key]:
-            raise ValueError(f"{sidecar_file}: no {key} recorded in the sidecar; pass {key}=")
-    if record["pair_id"] in ("", "None"):
-        raise ValueError(f"{sidecar_file}: no pair_id recorded in the sidecar; pass pair_id=")
     content = content or sidecar.get("content_file")
     style = style or sidecar.get("style_file")
-    record.update({"content": str(content) if content else None, "style": str(style) if style else None})
+    record = MetricsRecord(
+        status=status, reason=sidecar.get("reason", ""),
+        dataset=dataset or sidecar.get("dataset"), method=method or sidecar.get("method"),
+        pair_id=str(pair_id if pair_id is not None else sidecar.get("pair_id")),
+        sidecar=str(sidecar_file), backbone=sidecar.get("backbone"),
+        backbone_note=sidecar.get("backbone_note", ""),
+        cost={**{key: sidecar.get(key) for key in SIDECAR_COST_KEYS}, **read_benchmark(benchmark)},
+        settings=scorer.describe(),
+        content=str(content) if content else None, style=str(style) if style else None,
+    )
+    for key in ("dataset", "method"):
+        if not getattr(record, key):
+            raise ValueError(f"{sidecar_file}: no {key} recorded in the sidecar; pass {key}=")
+    if record.pair_id in ("", "None"):
+        raise ValueError(f"{sidecar_file}: no pair_id recorded in the sidecar; pass pair_id=")
     if status == "ok":
         output_png = sidecar_file.with_suffix(".png")
         if not content or not style:
@@ -87,14 +88,13 @@ def evaluate_output(sidecar_file: str | Path, out_json: str | Path, scorer: Scor
         shape = tuple(output.shape[-2:])
         content_t, content_resized = _load_at(content, shape)
         style_t, style_resized = _load_at(style, shape)
-        record.update({
-            "output": str(output_png), "output_sha256": sha256_file(output_png),
-            # A method that saw other sizes (e.g. a precomputed output) is scored at its output's size.
-            "inputs_resized_to_output": bool(content_resized or style_resized),
-            "metrics": scorer.score(output, content_t, style_t),
-        })
-    write_json(out_json, record)
-    return record
+        record.output, record.output_sha256 = str(output_png), sha256_file(output_png)
+        # A method that saw other sizes (e.g. a precomputed output) is scored at its output's size.
+        record.inputs_resized_to_output = bool(content_resized or style_resized)
+        record.metrics = scorer.score(output, content_t, style_t)
+    written = record.to_json()
+    write_json(out_json, written)
+    return written
 
 
 def evaluate_many(jobs: list[dict], settings: dict | None = None) -> list[dict]:
