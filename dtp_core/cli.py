@@ -160,20 +160,20 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _notes_on_stderr():
-    """Show each `ImageNote` (e.g. "has 3 frames; the first is used") once, as a "note:" line like
+    """Show each `Note` (e.g. "has 3 frames; the first is used") once, as a "note:" line like
     the backbone's: the user wants the fact, not a warning's source file and line. The content is
     loaded twice with --full-res, hence the once."""
     shown, default = set(), warnings.showwarning
 
     def show(message, category, *rest, **kwargs):
-        if not issubclass(category, ImageNote):
+        if not issubclass(category, Note):
             return default(message, category, *rest, **kwargs)
         if str(message) not in shown:
             shown.add(str(message))
             print(f"note: {message}", file=sys.stderr)
 
     with warnings.catch_warnings():
-        warnings.simplefilter("always", ImageNote)
+        warnings.simplefilter("always", Note)
         warnings.showwarning = show
         yield
 

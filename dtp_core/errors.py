@@ -10,6 +10,12 @@ from __future__ import annotations
 import sys
 
 
+class Note(UserWarning):
+    """A fact the user should know that does not stop the run (an animation's first frame used, a
+    slow numeric mode). The CLI prints each once as a "note:" line; elsewhere (the workflow's job
+    logs) it is an ordinary warning."""
+
+
 class DTPError(Exception):
     """Base class: a problem the user can fix. `str(err)` is the whole message."""
 

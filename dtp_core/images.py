@@ -18,7 +18,7 @@ import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_path
-from .errors import ImageError
+from .errors import ImageError, Note
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -35,9 +35,9 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, never a
 READABLE_FIX = "make it readable (chmod u+r), or copy it somewhere you can read it"
 
 
-class ImageNote(UserWarning):
+class ImageNote(Note):
     """A fact about an input that does not stop the run (e.g. only an animation's first frame is
-    used). The CLI prints each as one "note:" line; elsewhere it is an ordinary warning."""
+    used)."""
 
 
 def load_image(path: str | os.PathLike, *, min_side: int = MIN_SOURCE_SIDE) -> np.ndarray:

@@ -12,6 +12,7 @@ One iteration (SPEC.md):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from tqdm import tqdm
 from .backbone import ResolvedWeights, VGGEncoder, load_encoder, resolve_weights
 from .config import DTPConfig
 from .correspondence import correlate, correlation_grid, to_grid
-from .devices import cpu_bf16_native, return_freed_memory_promptly, seed_everything, select_device, set_deterministic
+from .devices import cpu_bf16_native, cpu_model_and_flags, return_freed_memory_promptly, seed_everything, select_device, set_deterministic
+from .errors import Note
 from .generator import Decoder
 from .images import denormalize, normalize
 from .losses import contrastive_loss, cycle_loss, gather_patches, nearest_neighbour_style_loss, sample_positions
@@ -190,6 +192,12 @@ def prepare_run(config: DTPConfig, device, seed: int | None, weights=None,
     if device.type == "cpu" and config.low_memory:
         return_freed_memory_promptly()
     set_deterministic(config.deterministic)
+    if device.type == "cpu" and bf16_autocast(config, device) and not cpu_bf16_native():
+        # oneDNN has no bf16 kernels below AVX-512: it falls back to reference code, which measured
+        # ~80x slower than fp32 at 64x64 on an AVX2-only EPYC (docs/benchmarks.md). It still runs.
+        warnings.warn(f"precision bf16 on a CPU without AMX-BF16 or AVX512-BF16 ({cpu_model_and_flags()}): bf16 "
+                      "is emulated here, far slower than fp32 (about 80x on an AVX2 EPYC); use precision "
+                      "fp32 unless you are testing the bf16 path", Note, stacklevel=2)
     if device.type == "cuda":
         fast = config.precision != "fp32"
         torch.backends.cuda.matmul.allow_tf32 = fast

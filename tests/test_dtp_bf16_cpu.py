@@ -77,3 +77,19 @@ def test_bf16_on_the_cpu_follows_fp32(dpst_pair, resolved_weights):
     assert fast[0] == pytest.approx(strict[0], rel=2e-2)
     assert sum(fast[-5:]) == pytest.approx(sum(strict[-5:]), rel=0.1)
     assert strict[-1] < 0.8 * strict[0] and fast[-1] < 0.8 * fast[0]  # both really trained
+
+
+def test_bf16_on_a_cpu_without_bf16_hardware_says_it_is_emulated(monkeypatch):
+    """One note at the start, naming the CPU and the way out; fp32, or bf16 where native, says nothing."""
+    from dtp_core.errors import Note
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(trainer, "cpu_bf16_native", lambda: False)
+    with pytest.warns(Note, match=r"precision bf16 on a CPU without AMX-BF16.*use precision fp32"):
+        trainer.prepare_run(DTPConfig(precision="bf16", backbone="vgg16"), cpu, None)
+    monkeypatch.setattr(trainer, "cpu_bf16_native", lambda: True)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Note)
+        trainer.prepare_run(DTPConfig(precision="bf16", backbone="vgg16"), cpu, None)
+        trainer.prepare_run(DTPConfig(backbone="vgg16"), cpu, None)
