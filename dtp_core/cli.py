@@ -23,8 +23,8 @@ import yaml
 
 from .backbone import BACKBONES, resolve_weights
 from .config import PRESET_DESCRIPTIONS, PRESETS, DTPConfig, preset, typed_fields
-from .errors import ConfigError, exit_status
-from .images import ImageNote, load_pair
+from .errors import ConfigError, Note, exit_status
+from .images import load_pair
 from .outputs import check_outputs, partial_loss_csv_path, planned_paths, save_result
 from .records import git_commit, package_version
 
