@@ -2,7 +2,7 @@
 
     data/raw/<definition>/<file id><suffix>    fetched and checked, byte for byte what the source served
     data/resized/<size>/<image key>.png        the protocol's resize; image key = <definition>/<file id>
-    data/pairs/<dataset>.tsv                   the pair list every later stage reads
+    data/pairs/<dataset>.tsv                   the pair list: the record of the plan the workflow runs
     data/pairs/<dataset>.json                  its summary: counts, dropped pairs, pairing rule, origin
 """
 

@@ -1,4 +1,9 @@
-"""`data/pairs/<dataset>.tsv`, the one input every later stage reads, and its `.json` summary.
+"""`data/pairs/<dataset>.tsv` and its `.json` summary: the record of a dataset's pairs.
+
+The workflow plans its jobs from the same `DatasetPlan` the list is written from (at parse time, so
+the DAG is known before anything is fetched) and does not read the list back: each stylize job takes
+it as an input, so that no stylize job runs until the list was written from files that match
+their pins.
 
 One row per usable pair:
 
@@ -36,7 +41,7 @@ BASE_COLUMNS = ("pair_id", "subset", "content", "style", "content_sha256", "styl
 
 @dataclass(frozen=True)
 class PairRow:
-    """One row of a pair list, as later stages read it."""
+    """One row of a pair list, as `read_pair_list` reads it back."""
     pair_id: str
     subset: str
     content: str
