@@ -15,7 +15,7 @@ from conftest import REPO
 CONDA_NAMES = {"torch": "pytorch", "matplotlib": "matplotlib-base"}
 # On bioconda and on no conda-forge package (anaconda.org, checked by hand): Snakemake's authors
 # keep it on bioconda. A plain name would make conda look for it on conda-forge first.
-BIOCONDA_ONLY = {"snakemake", "snakemake-executor-plugin-slurm", "snakemake-executor-plugin-cluster-generic"}
+BIOCONDA_ONLY = {"snakemake", "snakemake-executor-plugin-slurm", "snakemake-executor-plugin-cluster-generic", "snakefmt"}
 
 
 def _name(requirement: str) -> str:
