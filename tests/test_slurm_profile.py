@@ -1,12 +1,17 @@
 """profiles/slurm, for real: the quick config, reduced to one Photo-R pair and two methods (DTP, a
 GPU job, for a few iterations; Reinhard, a CPU job), submitted through the profile to a one-node
 SLURM cluster on localhost (.ci/slurm/setup.sh: real slurmctld + slurmd from Debian's packages, 2
-fake GPUs). Checked: each stylisation ran as the SLURM job Snakemake reports, the GPU job with the
-GPU gres (and seen by the job itself) and without the plugin's --ntasks-per-gpu pitfall, and the
-table was written.
+fake GPUs, two partitions `cpu` and `gpu` on the one node). Checked: each stylisation ran as the
+SLURM job Snakemake reports, the GPU job in the `gpu` partition with the GPU gres (and seen by the
+job itself) and without the plugin's --ntasks-per-gpu pitfall, the CPU job in the `cpu` partition
+without one; the evaluate jobs went as one grouped SLURM job in the `cpu` partition; the table was
+written. And a job that SLURM kills (a runtime over the limit the profile asked for) is reported
+as failed, with its SLURM job id and state. The "GPU" partition has no real GPU here: what is
+tested is the routing and the gres bookkeeping, not CUDA.
 
-The cluster: one already up on localhost is used as it is. Otherwise, with DTP_SLURM_CI=1 (CI), the
-test installs and starts one, and stops it at the end; without, the test is skipped, saying how.
+The cluster: one already up on localhost with those partitions is used as it is. Otherwise, with
+DTP_SLURM_CI=1 (CI), the test installs and starts one, and stops it at the end; without, the test is
+skipped, saying how.
 """
 
 from __future__ import annotations
@@ -38,8 +43,11 @@ def _cluster_up() -> bool:
     ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True)
     if "UP" not in ping.stdout:
         return False
-    state = subprocess.run(["sinfo", "-h", "-n", "localhost", "-o", "%T"], capture_output=True, text=True)
-    return state.returncode == 0 and state.stdout.strip() in ("idle", "mixed", "allocated")
+    state = subprocess.run(["sinfo", "-h", "-n", "localhost", "-o", "%R %T"], capture_output=True, text=True)
+    # a line per partition: both of .ci/slurm/slurm.conf.in's, the node up in each
+    partitions = dict(line.split() for line in state.stdout.splitlines())
+    return (state.returncode == 0 and sorted(partitions) == ["cpu", "gpu"]
+            and all(node in ("idle", "mixed", "allocated") for node in partitions.values()))
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +102,33 @@ def test_quick_config_runs_through_sbatch(slurm_cluster, tmp_path):
         assert f"Comment=rule_stylize_wildcards_{DATASET}_{method}_{pair}" in job and "JobState=COMPLETED" in job, job
         sidecar = json.loads((tmp_path / f"results/outputs/{DATASET}/{method}/{pair}.json").read_text())
         assert sidecar["status"] == "ok", sidecar
-    gpu_job = _scontrol(gpu_id)
-    assert "TresPerJob=gres:gpu:1" in gpu_job
+    gpu_job, cpu_job = _scontrol(gpu_id), _scontrol(cpu_id)
+    assert "TresPerJob=gres:gpu:1" in gpu_job and " Partition=gpu " in gpu_job, gpu_job
     assert "NtasksPerTRES" not in gpu_job, "--ntasks-per-gpu was sent (the plugin's gpu/tasks pitfall)"
-    assert "TresPerJob" not in _scontrol(cpu_id)
+    assert "TresPerJob" not in cpu_job and " Partition=cpu " in cpu_job, cpu_job
+    # the profile's runtimes reached SLURM (minutes), within the partitions' limits
+    assert "TimeLimit=02:00:00" in gpu_job and "TimeLimit=02:00:00" in cpu_job
+
+    # both outputs' evaluate jobs: one SLURM job (profiles/slurm: groups, group-components)
+    groups = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/group_evaluate\S*\.log\)", log)
+    assert len(groups) == 1, log[-4000:]
+    assert not re.search(r"\(log: \S*/rule_evaluate/", log), "an evaluate job went on its own"
+    group_job = _scontrol(groups[0])
+    assert "JobState=COMPLETED" in group_job and " Partition=cpu " in group_job, group_job
+    assert "TresPerJob" not in group_job, group_job
+    # sized for one output at a time (profiles/slurm: evaluate_slots), its runtime the sum
+    assert "NumCPUs=1 " in group_job and "mem=2000M" in group_job and "TimeLimit=00:04:00" in group_job, group_job
+    # grouped is one submission, not one process: the jobstep executor runs each output as its own
+    # srun step, so each built its own scorer (profiles/slurm/README.md says so; if this changes,
+    # say what grouping buys now)
+    processes = set()
+    for method in (GPU_METHOD, CPU_METHOD):
+        assert (tmp_path / f"results/metrics/{DATASET}/{method}/{pair}.json").exists()
+        line = (tmp_path / f"results/logs/evaluate/{DATASET}/{method}/{pair}.log").read_text()
+        process, built = re.search(r"\[process (\d+), scorers built: (\d+)\]", line).groups()
+        processes.add(process)
+        assert built == "1", line
+    assert len(processes) == 2, processes
     # the GPU job saw the gres from inside: the scheduler's CUDA_VISIBLE_DEVICES (no CUDA here: CPU)
     gpu_sidecar = json.loads((tmp_path / f"results/outputs/{DATASET}/{GPU_METHOD}/{pair}.json").read_text())
     assert re.match(rf"SLURM job {gpu_id} was given GPU\(s\) '[01]'", gpu_sidecar["device_note"]), gpu_sidecar
@@ -105,3 +136,25 @@ def test_quick_config_runs_through_sbatch(slurm_cluster, tmp_path):
     with open(tmp_path / "results/table1.csv") as handle:
         rows = {row["method"]: row for row in csv.DictReader(handle)}
     assert float(rows[GPU_METHOD]["Photo-R SSIM"]) > 0 and float(rows[CPU_METHOD]["Photo-R SSIM"]) > 0
+
+
+def test_job_killed_by_slurm_is_reported(slurm_cluster, tmp_path):
+    """A DTP job asking for 1 minute (DTP_SLURM_STYLIZE_RUNTIME) and needing far more: SLURM ends it
+    at its time limit, and Snakemake reports the rule, the SLURM job id and the state."""
+    make_workdir(tmp_path, shared("."), {
+        "methods": {GPU_METHOD: {"params": {"iterations": 100000}}},
+        "datasets": {"names": [DATASET], "limit": 1},
+        "benchmark_datasets": [DATASET],
+        "metrics": {"enabled": ["ssim"]},
+        "threads_per_job": 1,
+    })
+    env = {**os.environ, "DTP_SLURM_INIT_SECONDS": "2", "DTP_SLURM_STYLIZE_RUNTIME": "1"}
+    run = run_snakemake(tmp_path, "--workflow-profile", str(REPO / "profiles/slurm"), timeout=900, env=env)
+    log = run.stdout + run.stderr
+    (tmp_path / "snakemake.log").write_text(log)
+    assert run.returncode != 0, log[-4000:]
+    (job_id,) = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_stylize/", log)
+    job = _scontrol(job_id)
+    assert "JobState=TIMEOUT" in job and "TimeLimit=00:01:00" in job and " Partition=gpu " in job, job
+    assert re.search(rf"SLURM-job '{job_id}' failed, SLURM status is: 'TIMEOUT'", log), log[-4000:]
+    assert "Error in rule stylize" in log, log[-4000:]

@@ -26,7 +26,9 @@ spawn() {  # spawn NAME CMD...: a foreground daemon, detached, its PID recorded 
 }
 
 [[ $(id -u) == 0 ]] || { log "needs root (apt-get, daemons running as slurm/munge)"; exit 77; }
-if command -v scontrol >/dev/null && ctld_up && node_up; then log "already up: $(sinfo -h -o '%P %T %N %G')"; exit 0; fi
+# up, and with this config's partitions (an older cluster of this script had only `debug`): keep it
+partitions_ok() { [[ $(sinfo -h -o %R 2>/dev/null | sort | tr '\n' ' ') == "cpu gpu " ]]; }
+if command -v scontrol >/dev/null && ctld_up && node_up && partitions_ok; then log "already up: $(sinfo -h -o '%P %T %N %G')"; exit 0; fi
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
   command -v apt-get >/dev/null || { log "slurm is not installed and there is no apt-get"; exit 77; }
   log "installing slurmctld slurmd slurm-client munge"

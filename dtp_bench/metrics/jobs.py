@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 import traceback
 from pathlib import Path
@@ -36,6 +37,8 @@ def evaluate_job(sidecar, out, settings: dict | None, log, **context) -> dict:
             handle.write(traceback.format_exc())
             raise
         values = {k: (round(v["value"], 4) if v["status"] == "ok" else v["status"]) for k, v in record["metrics"].items()}
+        # the process and how many scorers it built so far: whether jobs shared one (profiles/slurm)
         handle.write(f"{record['dataset']}/{record['method']}/{record['pair_id']}: {record['status']} "
-                     f"{record['reason']} {values}\n")
+                     f"{record['reason']} {values} [process {os.getpid()}, scorers built: "
+                     f"{_scorer.cache_info().misses}]\n")
     return record

@@ -248,6 +248,27 @@ def attempts(rule_name):
     return lambda wildcards: workflow.get_rule(rule_name).restart_times + 1
 
 
+# SLURM (profiles/slurm): a job that uses a GPU goes to the GPU partition, every other job to the
+# CPU partition. The profile's `default-resources: slurm_partition` names the CPU one for every
+# rule; the stylize rules, whose jobs may use a GPU, name theirs per job here. Both names are the
+# site's, from the environment like the profile's other site values; without SLURM the resource is
+# unused.
+SLURM_PARTITIONS = {
+    True: os.environ.get("DTP_SLURM_GPU_PARTITION", "gpu"),
+    False: os.environ.get("DTP_SLURM_CPU_PARTITION", "cpu"),
+}
+
+
+def uses_gpu(wildcards):
+    """1 if the job of this (method, ...) wants a GPU (`resources: gpu`), else 0."""
+    return int(METHOD_REGISTRY.get(wildcards.method).needs_gpu)
+
+
+def slurm_partition(wildcards):
+    """The partition a stylize job of this method is submitted to (profiles/slurm)."""
+    return SLURM_PARTITIONS[bool(uses_gpu(wildcards))]
+
+
 # OMP_WAIT_POLICY=PASSIVE: OpenMP threads that spin while waiting make a CPU shared with other
 # jobs (the in-process metrics, a second workflow) up to 3x slower; passive waiting costs ~nothing.
 STYLIZE_JOB = f"OMP_NUM_THREADS={{threads}} OMP_WAIT_POLICY=PASSIVE {PYTHON} -m dtp_bench.stylize_job"

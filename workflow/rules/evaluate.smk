@@ -9,7 +9,9 @@
 # failed still gets a metrics file carrying its status and reason, so that the tables can say why
 # a cell is empty. The metrics file's `cost` also carries the stylize job's (or its batch's)
 # `benchmark:` file, when there is one. Jobs run in-process (`run:`; the profile sets
-# --force-use-threads) so that the metric models are loaded once per run, not once per job.
+# --force-use-threads) so that the metric models are loaded once per run, not once per job. On
+# SLURM (profiles/slurm) they are submitted in groups, one SLURM job per many outputs, but each
+# output still runs in a process of its own there (profiles/slurm/README.md, "Evaluate").
 # Helpers: common.smk ("evaluate").
 from dtp_bench.metrics import jobs as metrics_jobs
 

@@ -9,7 +9,9 @@
 # (another size, other parameters) is never replaced: the run stops first and says so
 # (output_guard, at the end of this file).
 # Jobs that want a GPU declare `resources: gpu=1`; the job claims a free device itself
-# (dtp_bench/gpu_claim.py), so `--resources gpu=N` on an N-GPU machine runs N jobs at once.
+# (dtp_bench/gpu_claim.py), so `--resources gpu=N` on an N-GPU machine runs N jobs at once. On
+# SLURM (profiles/slurm) the same jobs go to the GPU partition and the others to the CPU one
+# (`slurm_partition`, common.smk); a CPU method's job asks for no GPU.
 #
 # Nothing stale (docs/refusals.md, "Reruns: nothing stale"): Snakemake reruns a job whose params
 # changed since it last ran, so the params also carry (a) the state of each checkpoint file the
@@ -43,7 +45,8 @@ rule stylize:
         SOFTWARE
     threads: THREADS_PER_JOB
     resources:
-        gpu=lambda wildcards: int(METHOD_REGISTRY.get(wildcards.method).needs_gpu),
+        gpu=uses_gpu,
+        slurm_partition=slurm_partition,
         attempt=lambda wildcards, attempt: attempt,
         attempts=attempts("stylize"),
     params:
@@ -77,6 +80,7 @@ rule stylize_batch:
     threads: THREADS_PER_JOB
     resources:
         gpu=1,
+        slurm_partition=SLURM_PARTITIONS[True],
         attempt=lambda wildcards, attempt: attempt,
         attempts=attempts("stylize_batch"),
     params:

@@ -2,7 +2,9 @@
 # that reaches their hosts. Not part of `all`: without them the methods' cells say "unavailable:
 # needs FILE from URL", and `snakemake -- weights` (or weights_<method>) fetches what can be
 # fetched. Files that only exist in a Google Drive folder cannot be fetched by a rule;
-# `weights_manual` prints where each goes. Helpers: common.smk ("weights").
+# `weights_manual` prints where each goes.
+# The fetch rules are local rules: they need the internet, which a cluster's compute nodes often
+# lack; on SLURM they run on the submit host (profiles/slurm). Helpers: common.smk ("weights").
 
 
 rule fetch_weight_archive:
@@ -12,6 +14,7 @@ rule fetch_weight_archive:
         "logs/weights/{method}.archive.log",
     wildcard_constraints:
         method="|".join(WEIGHT_METHODS),
+    localrule: True
     conda:
         SOFTWARE
     shell:
@@ -28,6 +31,7 @@ rule fetch_weight:
     wildcard_constraints:
         method="|".join(WEIGHT_METHODS),
         name=r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.[A-Za-z0-9.]+",
+    localrule: True
     conda:
         SOFTWARE
     params:
