@@ -11,6 +11,8 @@
 - every dataset name (benchmark_datasets, datasets.names, methods.<m>.datasets, report.table1_datasets,
   report.figures' datasets and pairs) that the definitions do not define, with the closest known name;
 - every method name of report.figures that is not registered, with the closest;
+- method plugins (dtp_bench/plugins.py): `schema_with_plugins` adds the installed plugins' names to the
+  schema's method enums before it is read, so they are accepted and suggested like the built-in ones;
 - `methods.<m>.params`, built into the method's config by `MethodSpec.make_config`, the very call the
   method's jobs make (dtp_bench/stylize_job.py `_prepare`): what a job would refuse is refused here.
 It returns the config with the values the jobs will use (a mirror of "null" as null, parameters given
@@ -114,6 +116,28 @@ def _dataset_names(config: dict):
         yield f"report.figures.{key}", names(figures.get(key), pairs=True)
     pair = _block(figures, "loss_curve").get("pair")
     yield "report.figures.loss_curve.pair", names([pair] if pair else [], pairs=True)
+
+
+def schema_with_plugins(schema: str | Path, folder: str | Path = ".snakemake/dtp_bench") -> str:
+    """The schema to validate the config with: `schema` itself, or, where method plugins are installed
+    (dtp_bench/plugins.py), a copy written under `folder` whose method enums (`methods` keys,
+    `delivery.methods`) also hold the plugins' names. The schema file keeps this repository's
+    methods only (a test checks them against the registry's built-in ones)."""
+    from . import plugins
+
+    added = [plugin.name for plugin in plugins.discover()]
+    if not added:
+        return str(schema)
+    loaded = yaml.safe_load(Path(schema).read_text())
+    for enum in (loaded["properties"]["methods"]["propertyNames"]["enum"],
+                 loaded["properties"]["delivery"]["properties"]["methods"]["items"]["enum"]):
+        enum.extend(name for name in added if name not in enum)
+    target = Path(folder) / "config.schema.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}")  # jobs parse the workflow at once
+    partial.write_text(yaml.safe_dump(loaded, sort_keys=False))
+    os.replace(partial, target)
+    return str(target.resolve())
 
 
 def explain_schema_error(config: dict, schema: str | Path | dict) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from dtp_core.config import PRESET_DESCRIPTIONS, PRESETS
 
+from . import plugins
 from .delivered import split_delivered
 
 KINDS = ("dtp", "ablation", "baseline", "reference", "precomputed")
@@ -71,6 +72,15 @@ LABELS: dict[str, MethodLabel] = {row.name: row for row in (
                 "CoCosNet (Zhang et al. 2020): CelebA-HQ edge-to-face translation with the style face as exemplar",
                 "CoCosNet", "CoCosNet"),
 )}
+
+BUILT_IN = tuple(LABELS)  # this repository's methods; installed plugins (dtp_bench.plugins) follow them
+
+for _plugin in plugins.discover():
+    if _plugin.name in LABELS:
+        raise ValueError(f"method plugin {_plugin.name!r} has the name of a built-in method. "
+                         "Fix: rename the plugin's entry point")
+    LABELS[_plugin.name] = MethodLabel(_plugin.name, _plugin.kind, _plugin.description, _plugin.table_label,
+                                       _plugin.paper_row)
 
 
 def method_info(name: str) -> dict:

@@ -19,6 +19,7 @@ from baselines import checkpoints, cocosnet, swapping_ae, wct, wct2
 from dtp_core import batched, trainer
 from dtp_core.config import PRESETS, DTPConfig
 
+from . import plugins
 from .method_labels import LABELS
 
 
@@ -111,6 +112,28 @@ register(MethodSpec(
 register(MethodSpec(
     name="cocosnet", stylize=cocosnet.stylize, make_config=cocosnet.CoCosNetConfig.from_dict, needs_gpu=True,
     weights=cocosnet.FILES))
+
+
+# Methods of installed packages (entry point group `dtp_bench.methods`, dtp_bench/plugins.py,
+# docs/extending.md): their code is imported when a job first calls it, not here.
+
+def _lazy(target: str) -> Callable[..., Any]:
+    def call(*args, **kwargs):
+        return plugins.resolve(target)(*args, **kwargs)
+    call.__name__ = call.__qualname__ = target
+    return call
+
+
+def _plugin_config(target: str) -> Callable[[dict], Any]:
+    def build(params: dict):
+        made = plugins.resolve(target)
+        return made.from_dict(params or {}) if hasattr(made, "from_dict") else made(params or {})
+    return build
+
+
+for _plugin in plugins.discover():
+    register(MethodSpec(name=_plugin.name, stylize=_lazy(_plugin.stylize), make_config=_plugin_config(_plugin.config),
+                        needs_gpu=_plugin.needs_gpu, extra={"plugin": _plugin}))
 
 
 def get(name: str) -> MethodSpec:

@@ -42,6 +42,26 @@ def _run(args: list, cwd: Path, timeout: int = 600) -> str:
     return done.stdout
 
 
+def make_venv(venv: Path, *extra_paths: Path) -> tuple[Path, Path]:
+    """A fresh venv (no pip of its own: `python -m pip` is this environment's) that sees this
+    environment's packages, and `extra_paths`, through a .pth file. Returns (venv, its site-packages)."""
+    _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=venv.parent)
+    site_packages = Path(_run([venv / "bin/python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                              cwd=venv.parent).strip())
+    paths = [*site.getsitepackages(), *map(str, extra_paths)]
+    (site_packages / "_this_environment.pth").write_text("\n".join(paths) + "\n")
+    return venv, site_packages
+
+
+def pip_install(venv: Path, source: Path) -> None:
+    """A non-editable `pip install --no-deps` of `source` into `venv`."""
+    # Without isolation the build uses this environment's setuptools, if new enough for the PEP 639
+    # license fields; otherwise pip fetches one into an isolated build environment.
+    new_enough = Version(importlib.metadata.version("setuptools")) >= Version("77")
+    _run([venv / "bin/python", "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed",
+          *(["--no-build-isolation"] if new_enough else []), source], cwd=venv.parent)
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> tuple[Path, Path]:
     """(venv, its site-packages) holding a non-editable install of this working tree."""
@@ -53,16 +73,8 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
             shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(REPO / name, source / name)
-    venv = root / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=root)
-    site_packages = Path(_run([venv / "bin/python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                              cwd=root).strip())
-    (site_packages / "_this_environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    # Without isolation the build uses this environment's setuptools, if new enough for the PEP 639
-    # license fields; otherwise pip fetches one into an isolated build environment.
-    new_enough = Version(importlib.metadata.version("setuptools")) >= Version("77")
-    _run([venv / "bin/python", "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed",
-          *(["--no-build-isolation"] if new_enough else []), source], cwd=root)
+    venv, site_packages = make_venv(root / "venv")
+    pip_install(venv, source)
     return venv, site_packages
 
 

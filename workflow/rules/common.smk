@@ -33,7 +33,10 @@ from dtp_bench.stylize_job import retry_token
 # schema's types; the schema; then what the schema cannot say (dataset names, the mirror folder,
 # each method's params as its own config class reads them). `config` then holds the values the
 # jobs will use. config/README.md says what each key does.
-CONFIG_SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+# Installed method plugins (dtp_bench/plugins.py, docs/extending.md) join the schema's method enums.
+CONFIG_SCHEMA = config_check.schema_with_plugins(
+    str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+)
 
 config.update(config_check.typed_command_line(config, CONFIG_SCHEMA))
 try:
