@@ -49,7 +49,7 @@ def check_config(config: dict) -> dict:
     if "mirror" in (checked.get("datasets") or {}):
         checked["datasets"]["mirror"] = settings.mirror
     _check_mirror(settings.mirror)
-    check_dataset_names(checked, known_datasets(settings.definitions))
+    check_dataset_names(checked, known_datasets(settings.definitions) + list(settings.custom))  # + the user's own
     _check_method_names(checked)
     for method, entry in checked["methods"].items():
         if entry and entry.get("params"):

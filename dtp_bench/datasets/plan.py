@@ -17,6 +17,7 @@ from dtp_core.errors import ConfigError
 from dtp_core.weights import sha256_file
 
 from . import layout
+from .custom import custom_pairs
 from .definitions import DatasetDefinition, PairDef, SourceFile
 from .folders import scan_folder
 from .pairing import RULE, seeded_pairs
@@ -82,7 +83,25 @@ def dataset_names(definitions: dict[str, DatasetDefinition]) -> list[str]:
     return names
 
 
+CUSTOM = "custom"
+
+
+def with_custom(definitions: dict[str, DatasetDefinition], settings: DatasetsSettings) -> dict[str, DatasetDefinition]:
+    """`definitions` and a stand-in definition (no files: the user's own) per `datasets.custom` entry."""
+    added = {}
+    for name, entry in settings.custom.items():
+        if name in definitions:
+            raise ConfigError(f"datasets.custom.{name}", f"is the name of the built-in dataset {definitions[name].path}",
+                              "give your pairs another name")
+        kind, path = next(iter(entry.items()))
+        added[name] = DatasetDefinition(name=name, title=f"{name}: the user's own pairs ({kind} {path})",
+                                        path=Path(path), files={}, subsets={}, description=CUSTOM)
+    return {**definitions, **added}
+
+
 def plan_dataset(name: str, settings: DatasetsSettings, definitions: dict[str, DatasetDefinition]) -> DatasetPlan:
+    if name in settings.custom:
+        return _custom_plan(name, settings, definitions)
     definition, subsets, seeded = _resolve(name, definitions)
     origin = "upstream" if settings.mirror is None else f"mirror {settings.mirror}"
     fixed, dropped = [], []
@@ -99,6 +118,20 @@ def plan_dataset(name: str, settings: DatasetsSettings, definitions: dict[str, D
         pairs = pairs[:settings.limit]
     return DatasetPlan(name=name, definition=definition, pairs=tuple(pairs), dropped=tuple(dropped), defined=defined,
                        origin=origin, pairing=pairing, limit=settings.limit)
+
+
+def _custom_plan(name: str, settings: DatasetsSettings, definitions: dict[str, DatasetDefinition]) -> DatasetPlan:
+    def image(role: str, pair_id: str, path: Path) -> Image:
+        return Image(key=f"{name}/{role}/{pair_id}", raw=path, source=f"folder:{path}")
+    pairs = [Pair(id=pair_id, subset=CUSTOM, content=image("content", pair_id, content),
+                  style=image("style", pair_id, style))
+             for pair_id, content, style in custom_pairs(name, settings.custom[name])]
+    defined = len(pairs)
+    if settings.limit is not None:
+        pairs = pairs[:settings.limit]
+    definition = definitions.get(name) or with_custom({}, settings)[name]
+    return DatasetPlan(name=name, definition=definition, pairs=tuple(pairs), dropped=(), defined=defined,
+                       origin="the user's own files", limit=settings.limit)
 
 
 def _resolve(name: str, definitions: dict[str, DatasetDefinition]) -> tuple[DatasetDefinition, list[str], bool]:

@@ -12,6 +12,8 @@
       pairing:                  # seeded face pairs; unset keys come from the definition's pool
         celeba-hq: {seed: 1006, pairs: 50, folder: null}
         ffhq: {seed: 1006, pairs: 14, folder: null}
+      custom:                   # the user's own pairs (custom.py), each built like `names`
+        mine: {folder: my_pairs}    # or {pairs: pairs.tsv}
 
 Paths are relative to the working directory (the repository root when run by Snakemake).
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field, fields
 from dtp_core.config import NULL_WORDS
 from dtp_core.errors import ConfigError
 
+from .custom import check_entry
 from .resizing import ResizeSpec
 
 DEFAULT_NAMES = ("photo-r", "celeba-hq", "ffhq", "dtp-examples")
@@ -51,6 +54,7 @@ class DatasetsSettings:
     limit: int | None = None
     fetch: FetchSettings = FetchSettings()
     pairing: dict[str, PairingSettings] = field(default_factory=dict)
+    custom: dict[str, dict] = field(default_factory=dict)   # name -> {folder: PATH} or {pairs: TSV}
 
     def __post_init__(self):
         for token in self.sizes:
@@ -66,6 +70,8 @@ class DatasetsSettings:
             _check(f"datasets.pairing.{name}.pairs", entry.pairs, int, 0, optional=True)
             if entry.folder is not None and not isinstance(entry.folder, str):
                 raise ConfigError(f"datasets.pairing.{name}.folder", f"{entry.folder!r} is not a path", "write a path")
+        for name, entry in self.custom.items():
+            check_entry(name, entry)
         for option, value in (("definitions", self.definitions), ("mirror", self.mirror)):
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"datasets.{option}", f"{value!r} is not a path or URL", "write a string")
@@ -96,6 +102,8 @@ class DatasetsSettings:
                 _only_known(entry, PairingSettings, f"datasets.pairing.{name}")
                 pairing[name] = PairingSettings(**entry)
             values["pairing"] = pairing
+        if "custom" in values:
+            values["custom"] = dict(values["custom"] or {})
         return cls(**values)
 
     def to_dict(self) -> dict:
@@ -106,6 +114,7 @@ class DatasetsSettings:
             "fetch": {f.name: getattr(self.fetch, f.name) for f in fields(FetchSettings)},
             "pairing": {name: {f.name: getattr(p, f.name) for f in fields(PairingSettings)}
                         for name, p in sorted(self.pairing.items())},
+            "custom": {name: dict(entry) for name, entry in sorted(self.custom.items())},
         }
 
 

@@ -21,7 +21,7 @@ from dtp_core.fetch import Expected
 
 from . import layout
 from .definitions import DatasetDefinition, load_definitions
-from .plan import DatasetPlan, Image, Pair, dataset_names, plan_dataset
+from .plan import DatasetPlan, Image, Pair, dataset_names, plan_dataset, with_custom
 from .settings import DatasetsSettings
 from .sources import Location, locate
 
@@ -29,8 +29,9 @@ from .sources import Location, locate
 class DatasetsWorkflow:
     def __init__(self, settings: DatasetsSettings):
         self.settings = settings
-        self.definitions: dict[str, DatasetDefinition] = load_definitions(settings.definitions)
-        self.names = list(settings.names)
+        self.definitions: dict[str, DatasetDefinition] = with_custom(load_definitions(settings.definitions), settings)
+        # the user's own pairs (datasets.custom) are built whenever they are configured
+        self.names = list(dict.fromkeys([*settings.names, *settings.custom]))
         self._raw_files = {(definition.name, f"{file.id}{file.suffix}"): file
                            for definition in self.definitions.values() for file in definition.files.values()}
         for name in self.names:

@@ -51,6 +51,8 @@ def _type(node: dict) -> str:
         return "list of " + ", ".join(items["enum"])
     if kinds == "array" and items.get("type") == "string":
         return "list of strings"
+    if kinds == "object" and "enum" not in node.get("propertyNames", {"enum": ()}):
+        return "map: name ->"
     if kinds == "object" and "propertyNames" in node:
         return "map: " + ", ".join(node["propertyNames"]["enum"]) + " ->"
     return kinds
