@@ -15,8 +15,12 @@ from dtp_core import trainer
 from dtp_core.config import DTPConfig
 from dtp_core.images import normalize
 
-size = int(sys.argv[1]) if len(sys.argv) > 1 else 256
-variants = sys.argv[2].split(",") if len(sys.argv) > 2 else ["default", "cl"]
+import argparse
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("size", type=int, nargs="?", default=256)
+parser.add_argument("variants", nargs="?", default="default,cl,compile", help="comma-separated: default, cl, compile")
+arguments = parser.parse_args()
+size, variants = arguments.size, arguments.variants.split(",")
 iters, rounds = 4, 2
 torch.set_num_threads(2)
 cfg = DTPConfig(size=size, backbone="vgg16")
