@@ -174,3 +174,47 @@ def test_batched_pairs_run_as_one_job(tmp_path):
     assert costs[0]["benchmark_s"] == costs[1]["benchmark_s"]  # the batch's, as its sidecars say
     again = run_snakemake(tmp_path, "--cores", "2", "--dry-run", "--", *metrics)
     assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+
+
+def test_batched_evaluate_scores_many_outputs_in_one_process(tmp_path):
+    """evaluate_batch: 2 scores the outputs of a (dataset, method) two at a time, in pair-list
+    order, one process (one scorer) per batch; each metrics file reaches its own path and says
+    what a job per output would (the same scorer, the same inputs)."""
+    make_workdir(tmp_path, shared("."), {
+        "methods": {"identity": {}, "reinhard": {}},
+        "datasets": {"names": ["photo-r"], "limit": 3, "sizes": ["32x32"]},
+        "benchmark_datasets": ["photo-r"],
+        "metrics": {"enabled": ["ssim", "gram", "histogram"]},
+        "evaluate_batch": 2,
+    })
+    pairs = ("dpst-1", "dpst-2", "dpst-3")
+    metrics = [f"results/metrics/photo-r/{m}/{p}.json" for m in ("identity", "reinhard") for p in pairs]
+    run = run_snakemake(tmp_path, "--cores", "2", "--dry-run", "--", *metrics)
+    counts = _job_counts(run.stdout)
+    # 3 pairs in batches of 2: [dpst-1, dpst-2], [dpst-3], per method
+    assert counts.get("evaluate_batch") == 4 and counts.get("evaluate_from_batch") == 6, counts
+    assert "evaluate" not in counts, counts
+    run = run_snakemake(tmp_path, "--cores", "2", "--", *metrics)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+
+    for method in ("identity", "reinhard"):
+        log = (tmp_path / f"results/logs/evaluate_batch/photo-r/{method}/batch-0.log").read_text()
+        lines = log.splitlines()
+        assert [line.split(":")[0] for line in lines] == [f"photo-r/{method}/{p}" for p in pairs[:2]], log
+        assert len({re.search(r"\[process (\d+),", line).group(1) for line in lines}) == 1, log
+        folder = tmp_path / f"results/metrics_batches/photo-r/{method}/batch-1"
+        assert sorted(path.name for path in folder.glob("*.json")) == ["dpst-3.json"]
+
+    from dtp_bench.metrics.evaluate import evaluate_many
+    batched = json.loads((tmp_path / metrics[-1]).read_text())
+    assert batched["status"] == "ok" and batched["pair_id"] == "dpst-3" and batched["method"] == "reinhard"
+    alone = evaluate_many([{
+        "sidecar": tmp_path / "results/outputs/photo-r/reinhard/dpst-3.json", "out": tmp_path / "alone.json",
+        "dataset": "photo-r", "method": "reinhard", "pair_id": "dpst-3",
+        "content": tmp_path / batched["content"], "style": tmp_path / batched["style"]}],
+        {"enabled": ["ssim", "gram", "histogram"]})[0]
+    # the same float32 computation; only the threads' split of its sums may differ (a few ulp)
+    for name, value in alone["metrics"].items():
+        assert batched["metrics"][name]["value"] == pytest.approx(value["value"], rel=1e-5), name
+    again = run_snakemake(tmp_path, "--cores", "2", "--dry-run", "--", *metrics)
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]

@@ -1,6 +1,8 @@
-"""The workflow's evaluate job, run in-process (Snakemake `run:` with --force-use-threads): one
-scorer per metrics configuration is built once and reused by every job of the run, since building
-one (VGG-16, LPIPS, PieAPP) costs seconds and an evaluation a fraction of that."""
+"""The workflow's evaluate jobs, run in-process (Snakemake `run:`): one scorer per metrics
+configuration is built once per process and reused by every output it scores, since building one
+(VGG-16, LPIPS, PieAPP) costs seconds and an evaluation a fraction of that. Locally
+(--force-use-threads) every evaluate job of a run shares Snakemake's own process; on a cluster,
+where each job is a process of its own, `evaluate_batch_job` scores a batch of outputs in one."""
 
 from __future__ import annotations
 
@@ -27,18 +29,33 @@ def shared_scorer(settings: dict | None) -> Scorer:
         return _scorer(json.dumps(settings or {}, sort_keys=True))
 
 
-def evaluate_job(sidecar, out, settings: dict | None, log, **context) -> dict:
-    """Score one output into `out`; a line per job (or the traceback) goes to `log`."""
+def _summary(record: dict) -> str:
+    """A log line per output: its scores, the process and how many scorers that process built so
+    far (whether outputs shared one: profiles/slurm/README.md, "Evaluate")."""
+    values = {k: (round(v["value"], 4) if v["status"] == "ok" else v["status"]) for k, v in record["metrics"].items()}
+    return (f"{record['dataset']}/{record['method']}/{record['pair_id']}: {record['status']} {record['reason']} "
+            f"{values} [process {os.getpid()}, scorers built: {_scorer.cache_info().misses}]\n")
+
+
+def evaluate_batch_job(jobs: list[dict], settings: dict | None, log) -> list[dict]:
+    """Score each output of `jobs` (the keyword arguments of `evaluate_output`, plus `sidecar` and
+    `out`) with one scorer; a line per output (or the traceback of the first that fails) goes to
+    `log`. The files of outputs scored before a failure stay."""
     Path(log).parent.mkdir(parents=True, exist_ok=True)
+    records = []
     with open(log, "w") as handle:
-        try:
-            record = evaluate_output(sidecar, out, shared_scorer(settings), **context)
-        except Exception:
-            handle.write(traceback.format_exc())
-            raise
-        values = {k: (round(v["value"], 4) if v["status"] == "ok" else v["status"]) for k, v in record["metrics"].items()}
-        # the process and how many scorers it built so far: whether jobs shared one (profiles/slurm)
-        handle.write(f"{record['dataset']}/{record['method']}/{record['pair_id']}: {record['status']} "
-                     f"{record['reason']} {values} [process {os.getpid()}, scorers built: "
-                     f"{_scorer.cache_info().misses}]\n")
-    return record
+        for job in jobs:
+            context = {k: v for k, v in job.items() if k not in ("sidecar", "out")}
+            try:
+                record = evaluate_output(job["sidecar"], job["out"], shared_scorer(settings), **context)
+            except Exception:
+                handle.write(f"{job['sidecar']}:\n{traceback.format_exc()}")
+                raise
+            handle.write(_summary(record))
+            records.append(record)
+    return records
+
+
+def evaluate_job(sidecar, out, settings: dict | None, log, **context) -> dict:
+    """Score one output into `out`; a line (or the traceback) goes to `log`."""
+    return evaluate_batch_job([{"sidecar": sidecar, "out": out, **context}], settings, log)[0]

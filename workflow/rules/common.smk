@@ -300,18 +300,17 @@ def unbatched_method_pattern():
     return "(?!(?:" + "|".join(BATCHED_METHODS) + ")(?:/|$))[^/@]+"
 
 
-def pair_batches(dataset):
-    """The pairs of `dataset` in groups of `batch_pairs`, in pair-list order: batch i is group i."""
+def pair_batches(dataset, size=BATCH_PAIRS):
+    """The pairs of `dataset` in groups of `size` (`batch_pairs`, or `evaluate_batch` for the
+    evaluate stage), in pair-list order: batch i is group i. Adding pairs at the end of a list
+    leaves every full batch as it was."""
     pairs = DATASETS.pair_ids(dataset)
-    return [
-        pairs[start : start + BATCH_PAIRS]
-        for start in range(0, len(pairs), BATCH_PAIRS)
-    ]
+    return [pairs[start : start + size] for start in range(0, len(pairs), size)]
 
 
-def batch_of(dataset, pair):
-    """The batch (its number, as the `batch` wildcard) that trains `pair` of `dataset`."""
-    for index, group in enumerate(pair_batches(dataset)):
+def batch_of(dataset, pair, size=BATCH_PAIRS):
+    """The batch (its number, as the `batch` wildcard) of `pair` of `dataset`."""
+    for index, group in enumerate(pair_batches(dataset, size)):
         if pair in group:
             return str(index)
     raise WorkflowError(
@@ -369,8 +368,8 @@ def batch_folder(wildcards):
 
 def link_from_batch(folder, sidecar, log):
     """One pair's files, from its batch's folder to its own output path (hard links, or copies
-    where the file system has none), each put in place atomically; the sidecar last, so that a
-    job stopped midway leaves nothing that looks finished."""
+    where the file system has none), each put in place atomically; the sidecar (or metrics file)
+    last, so that a job stopped midway leaves nothing that looks finished."""
     source = Path(folder) / Path(sidecar).name
     names = [*json.loads(source.read_text()).get("files", {}).values(), source.name]
     Path(sidecar).parent.mkdir(parents=True, exist_ok=True)
@@ -431,16 +430,70 @@ def delivery_inputs(wildcards):
 
 
 # -- evaluate -----------------------------------------------------------------------------------
-def evaluation_inputs(wildcards):
+def evaluation_files(dataset, method, pair):
     """The output's sidecar (its image beside it) and the content and style it is scored against:
     the images the stylize job read, at the working size, or for a delivered output
     (<method>@<size>) at the delivery size."""
-    size = split_delivered(wildcards.method)[1] or STYLIZE_SIZE
+    size = split_delivered(method)[1] or STYLIZE_SIZE
     return {
-        "sidecar": STYLIZE_OUTPUT.format(**wildcards),
-        "content": DATASETS.resized(wildcards.dataset, wildcards.pair, "content", size),
-        "style": DATASETS.resized(wildcards.dataset, wildcards.pair, "style", size),
+        "sidecar": STYLIZE_OUTPUT.format(dataset=dataset, method=method, pair=pair),
+        "content": DATASETS.resized(dataset, pair, "content", size),
+        "style": DATASETS.resized(dataset, pair, "style", size),
     }
+
+
+def evaluation_inputs(wildcards):
+    return evaluation_files(wildcards.dataset, wildcards.method, wildcards.pair)
+
+
+# evaluate_batch > 1 (profiles/slurm sets it): one job scores that many outputs of a (dataset,
+# method), pair-list order, in one process, and each metrics file is then linked from the batch's
+# folder to its own path, as for stylize_batch. 1: a job per output, run as soon as it exists.
+EVALUATE_BATCH = config.get("evaluate_batch", 1)
+METRICS_BATCH_FOLDER = f"{RESULTS}/metrics_batches/{{dataset}}/{{method}}/batch-{{batch}}"
+METRICS_BATCH_LOG = f"{RESULTS}/logs/evaluate_batch/{{dataset}}/{{method}}/batch-{{batch}}.log"
+
+
+def evaluation_batch_pairs(wildcards):
+    return pair_batches(wildcards.dataset, EVALUATE_BATCH)[int(wildcards.batch)]
+
+
+def evaluation_batch_inputs(wildcards):
+    """evaluation_files of each output of the batch, by kind, in the batch's order."""
+    files = [
+        evaluation_files(wildcards.dataset, wildcards.method, pair)
+        for pair in evaluation_batch_pairs(wildcards)
+    ]
+    return {kind: [each[kind] for each in files] for kind in files[0]}
+
+
+def evaluation_batch_jobs(wildcards, input):
+    """evaluate_batch_job's jobs: each output's files, names and stylize benchmark file, its
+    metrics file in the batch's folder."""
+    folder = METRICS_BATCH_FOLDER.format(**wildcards)
+    return [
+        {
+            "sidecar": sidecar,
+            "out": f"{folder}/{pair}.json",
+            "content": content,
+            "style": style,
+            "dataset": wildcards.dataset,
+            "method": wildcards.method,
+            "pair_id": pair,
+            "benchmark": stylize_benchmark(wildcards.dataset, wildcards.method, pair),
+        }
+        for pair, sidecar, content, style in zip(
+            evaluation_batch_pairs(wildcards), input.sidecar, input.content, input.style
+        )
+    ]
+
+
+def metrics_batch_folder(wildcards):
+    """The folder of the evaluate batch that scores this output."""
+    batch = batch_of(wildcards.dataset, wildcards.pair, EVALUATE_BATCH)
+    return METRICS_BATCH_FOLDER.format(
+        dataset=wildcards.dataset, method=wildcards.method, batch=batch
+    )
 
 
 def metric_weights_state(settings):
