@@ -1,10 +1,11 @@
-"""profiles/slurm, for real: the quick config, reduced to one Photo-R pair and two methods (DTP, a
-GPU job, for a few iterations; Reinhard, a CPU job), submitted through the profile to a one-node
+"""profiles/slurm, for real: the quick config, reduced to two Photo-R pairs and two methods (DTP,
+a GPU job, for a few iterations; Reinhard, a CPU job), submitted through the profile to a one-node
 SLURM cluster on localhost (.ci/slurm/setup.sh: real slurmctld + slurmd from Debian's packages, 2
 fake GPUs, two partitions `cpu` and `gpu` on the one node). Checked: each stylisation ran as the
-SLURM job Snakemake reports, the GPU job in the `gpu` partition with the GPU gres (and seen by the
-job itself) and without the plugin's --ntasks-per-gpu pitfall, the CPU job in the `cpu` partition
-without one; the evaluate jobs went as one grouped SLURM job in the `cpu` partition; the table was
+SLURM job Snakemake reports, the GPU jobs in the `gpu` partition with the GPU gres (and seen by the
+job itself) and without the plugin's --ntasks-per-gpu pitfall, the CPU jobs in the `cpu` partition
+without one; each method's outputs were scored by one evaluate_batch job in the `cpu` partition, in
+one process; the fallback of a job per output went as one grouped SLURM job; the table was
 written. And a job that SLURM kills (a runtime over the limit the profile asked for) is reported
 as failed, with its SLURM job id and state. The "GPU" partition has no real GPU here: what is
 tested is the routing and the gres bookkeeping, not CUDA.
@@ -72,16 +73,28 @@ def _reduced_quick_config(workdir: Path, mirror: Path) -> None:
     """The quick config cut down to what fits a test (tests/workflow_sandbox.py)."""
     make_workdir(workdir, mirror, {
         "methods": {GPU_METHOD: {"params": {"iterations": 4, "snapshots": [0, 3]}}, CPU_METHOD: {}},
-        "datasets": {"names": [DATASET], "limit": 1},
+        "datasets": {"names": [DATASET], "limit": 2},
         "benchmark_datasets": [DATASET],
         "metrics": {"enabled": ["ssim"]},  # each metrics job loads its models: keep to the cheap one
-        "threads_per_job": 1,  # the node has 2 CPUs: the two stylisations run side by side
+        "threads_per_job": 1,  # the node has 2 CPUs: two stylisations run side by side
     })
 
 
 def _scontrol(job_id: str) -> str:
     # finished jobs stay visible for MinJobAge (300 s in .ci/slurm/slurm.conf.in); no sacct needed
     return subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True).stdout
+
+
+def _submissions(log: str, rule: str) -> dict[str, str]:
+    """Snakemake's record of each submission of `rule`: "... submitted with SLURM jobid N (log:
+    .../rule_R/<wildcards>/N.log)", as {<wildcards>: N}."""
+    return {Path(path).parent.name: job_id for job_id, path in
+            re.findall(rf"submitted with SLURM jobid (\d+) \(log: (\S*/rule_{rule}/\S+)\.log\)", log)}
+
+
+def _scoring_processes(log_file: Path) -> list[tuple[str, str, str]]:
+    """(output, process, scorers built) per line of an evaluate log (dtp_bench/metrics/jobs.py)."""
+    return re.findall(r"^(\S+): .*\[process (\d+), scorers built: (\d+)\]$", log_file.read_text(), flags=re.M)
 
 
 def test_quick_config_runs_through_sbatch(slurm_cluster, tmp_path):
@@ -92,46 +105,66 @@ def test_quick_config_runs_through_sbatch(slurm_cluster, tmp_path):
     (tmp_path / "snakemake.log").write_text(log)
     assert run.returncode == 0, log[-4000:]
 
-    (pair,) = [p.stem for p in (tmp_path / f"results/outputs/{DATASET}/{GPU_METHOD}").glob("*.json")]
-    # Snakemake's record of each submission: "... submitted with SLURM jobid N (log: .../rule_R/<wildcards>/N.log)"
-    submitted = {Path(path).parent.name: job_id for job_id, path in
-                 re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S*/rule_stylize/\S+)\.log\)", log)}
-    gpu_id, cpu_id = (submitted[f"{DATASET}_{method}_{pair}"] for method in (GPU_METHOD, CPU_METHOD))
-    for method, job_id in ((GPU_METHOD, gpu_id), (CPU_METHOD, cpu_id)):
-        job = _scontrol(job_id)
-        assert f"Comment=rule_stylize_wildcards_{DATASET}_{method}_{pair}" in job and "JobState=COMPLETED" in job, job
-        sidecar = json.loads((tmp_path / f"results/outputs/{DATASET}/{method}/{pair}.json").read_text())
-        assert sidecar["status"] == "ok", sidecar
-    gpu_job, cpu_job = _scontrol(gpu_id), _scontrol(cpu_id)
-    assert "TresPerJob=gres:gpu:1" in gpu_job and " Partition=gpu " in gpu_job, gpu_job
-    assert "NtasksPerTRES" not in gpu_job, "--ntasks-per-gpu was sent (the plugin's gpu/tasks pitfall)"
-    assert "TresPerJob" not in cpu_job and " Partition=cpu " in cpu_job, cpu_job
-    # the profile's runtimes reached SLURM (minutes), within the partitions' limits
-    assert "TimeLimit=02:00:00" in gpu_job and "TimeLimit=02:00:00" in cpu_job
+    pairs = sorted(p.stem for p in (tmp_path / f"results/outputs/{DATASET}/{GPU_METHOD}").glob("*.json"))
+    assert len(pairs) == 2, pairs
+    submitted = _submissions(log, "stylize")
+    for pair in pairs:
+        gpu_id, cpu_id = (submitted[f"{DATASET}_{method}_{pair}"] for method in (GPU_METHOD, CPU_METHOD))
+        for method, job_id in ((GPU_METHOD, gpu_id), (CPU_METHOD, cpu_id)):
+            job = _scontrol(job_id)
+            assert f"Comment=rule_stylize_wildcards_{DATASET}_{method}_{pair}" in job and "JobState=COMPLETED" in job, job
+            sidecar = json.loads((tmp_path / f"results/outputs/{DATASET}/{method}/{pair}.json").read_text())
+            assert sidecar["status"] == "ok", sidecar
+        gpu_job, cpu_job = _scontrol(gpu_id), _scontrol(cpu_id)
+        assert "TresPerJob=gres:gpu:1" in gpu_job and " Partition=gpu " in gpu_job, gpu_job
+        assert "NtasksPerTRES" not in gpu_job, "--ntasks-per-gpu was sent (the plugin's gpu/tasks pitfall)"
+        assert "TresPerJob" not in cpu_job and " Partition=cpu " in cpu_job, cpu_job
+        # the profile's runtimes reached SLURM (minutes), within the partitions' limits
+        assert "TimeLimit=02:00:00" in gpu_job and "TimeLimit=02:00:00" in cpu_job
+        # the GPU job saw the gres from inside: the scheduler's CUDA_VISIBLE_DEVICES (no CUDA here: CPU)
+        gpu_sidecar = json.loads((tmp_path / f"results/outputs/{DATASET}/{GPU_METHOD}/{pair}.json").read_text())
+        assert re.match(rf"SLURM job {gpu_id} was given GPU\(s\) '[01]'", gpu_sidecar["device_note"]), gpu_sidecar
 
-    # both outputs' evaluate jobs: one SLURM job (profiles/slurm: groups, group-components)
+    # scoring: one evaluate_batch job per method (profiles/slurm: evaluate_batch=50), in the cpu
+    # partition, no GPU; both of its outputs scored in one process by one scorer
+    batches = _submissions(log, "evaluate_batch")
+    assert sorted(batches) == sorted(f"{DATASET}_{method}_0" for method in (GPU_METHOD, CPU_METHOD)), log[-4000:]
+    assert not re.search(r"\(log: \S*/(rule_evaluate|group_evaluate)/", log), "an output was scored on its own"
+    for method in (GPU_METHOD, CPU_METHOD):
+        job = _scontrol(batches[f"{DATASET}_{method}_0"])
+        assert "JobState=COMPLETED" in job and " Partition=cpu " in job and "TresPerJob" not in job, job
+        # the profile's measured memory, and 2 minutes per output of a full batch of 50
+        assert "NumCPUs=1 " in job and "mem=3000M" in job and "TimeLimit=01:40:00" in job, job
+        lines = _scoring_processes(tmp_path / f"results/logs/evaluate_batch/{DATASET}/{method}/batch-0.log")
+        assert [line[0] for line in lines] == [f"{DATASET}/{method}/{pair}" for pair in pairs], lines
+        assert len({process for _, process, _ in lines}) == 1 and {built for *_, built in lines} == {"1"}, lines
+        for pair in pairs:
+            assert json.loads((tmp_path / f"results/metrics/{DATASET}/{method}/{pair}.json").read_text())["status"] == "ok"
+
+    # the fallback, a job per output (a command line --config replaces the profile's): the four
+    # evaluate jobs go as one grouped SLURM job sized for one output at a time (evaluate_slots),
+    # its runtime the sum; each output is still a process of its own there (the jobstep executor
+    # runs each job as its own srun step)
+    for folder in ("metrics", "metrics_batches"):
+        shutil.rmtree(tmp_path / "results" / folder)
+    run = run_snakemake(tmp_path, "--workflow-profile", str(REPO / "profiles/slurm"), "--config", "evaluate_batch=1",
+                        timeout=900, env=env)
+    log = run.stdout + run.stderr
+    (tmp_path / "snakemake-grouped.log").write_text(log)
+    assert run.returncode == 0, log[-4000:]
     groups = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/group_evaluate\S*\.log\)", log)
     assert len(groups) == 1, log[-4000:]
-    assert not re.search(r"\(log: \S*/rule_evaluate/", log), "an evaluate job went on its own"
+    assert not re.search(r"\(log: \S*/rule_(evaluate|stylize)", log), "a job went on its own, or was rerun"
     group_job = _scontrol(groups[0])
     assert "JobState=COMPLETED" in group_job and " Partition=cpu " in group_job, group_job
-    assert "TresPerJob" not in group_job, group_job
-    # sized for one output at a time (profiles/slurm: evaluate_slots), its runtime the sum
-    assert "NumCPUs=1 " in group_job and "mem=2000M" in group_job and "TimeLimit=00:04:00" in group_job, group_job
-    # grouped is one submission, not one process: the jobstep executor runs each output as its own
-    # srun step, so each built its own scorer (profiles/slurm/README.md says so; if this changes,
-    # say what grouping buys now)
+    assert "NumCPUs=1 " in group_job and "mem=3000M" in group_job and "TimeLimit=00:08:00" in group_job, group_job
     processes = set()
     for method in (GPU_METHOD, CPU_METHOD):
-        assert (tmp_path / f"results/metrics/{DATASET}/{method}/{pair}.json").exists()
-        line = (tmp_path / f"results/logs/evaluate/{DATASET}/{method}/{pair}.log").read_text()
-        process, built = re.search(r"\[process (\d+), scorers built: (\d+)\]", line).groups()
-        processes.add(process)
-        assert built == "1", line
-    assert len(processes) == 2, processes
-    # the GPU job saw the gres from inside: the scheduler's CUDA_VISIBLE_DEVICES (no CUDA here: CPU)
-    gpu_sidecar = json.loads((tmp_path / f"results/outputs/{DATASET}/{GPU_METHOD}/{pair}.json").read_text())
-    assert re.match(rf"SLURM job {gpu_id} was given GPU\(s\) '[01]'", gpu_sidecar["device_note"]), gpu_sidecar
+        for pair in pairs:
+            ((_, process, built),) = _scoring_processes(tmp_path / f"results/logs/evaluate/{DATASET}/{method}/{pair}.log")
+            processes.add(process)
+            assert built == "1"
+    assert len(processes) == 4, processes
 
     with open(tmp_path / "results/table1.csv") as handle:
         rows = {row["method"]: row for row in csv.DictReader(handle)}

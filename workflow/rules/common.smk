@@ -450,8 +450,12 @@ def evaluation_inputs(wildcards):
 # method), pair-list order, in one process, and each metrics file is then linked from the batch's
 # folder to its own path, as for stylize_batch. 1: a job per output, run as soon as it exists.
 EVALUATE_BATCH = config.get("evaluate_batch", 1)
-METRICS_BATCH_FOLDER = f"{RESULTS}/metrics_batches/{{dataset}}/{{method}}/batch-{{batch}}"
-METRICS_BATCH_LOG = f"{RESULTS}/logs/evaluate_batch/{{dataset}}/{{method}}/batch-{{batch}}.log"
+METRICS_BATCH_FOLDER = (
+    f"{RESULTS}/metrics_batches/{{dataset}}/{{method}}/batch-{{batch}}"
+)
+METRICS_BATCH_LOG = (
+    f"{RESULTS}/logs/evaluate_batch/{{dataset}}/{{method}}/batch-{{batch}}.log"
+)
 
 
 def evaluation_batch_pairs(wildcards):

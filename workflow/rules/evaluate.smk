@@ -19,7 +19,6 @@
 # Helpers: common.smk ("evaluate").
 from dtp_bench.metrics import jobs as metrics_jobs
 
-
 if EVALUATE_BATCH == 1:
 
     rule evaluate:
