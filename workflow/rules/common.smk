@@ -142,6 +142,7 @@ BATCH_BENCHMARK = (
     f"{RESULTS}/benchmarks/stylize/{{dataset}}/{{method}}/batch-{{batch}}.tsv"
 )
 METRICS_OUTPUT = f"{RESULTS}/metrics/{{dataset}}/{{method}}/{{pair}}.json"
+METRICS_LOG = f"{RESULTS}/logs/evaluate/{{dataset}}/{{method}}/{{pair}}.log"
 TABLES = {
     "table1": "table1.csv",
     "table1_md": "table1.md",
@@ -471,9 +472,9 @@ def evaluation_batch_inputs(wildcards):
     return {kind: [each[kind] for each in files] for kind in files[0]}
 
 
-def evaluation_batch_jobs(wildcards, input):
-    """evaluate_batch_job's jobs: each output's files, names and stylize benchmark file, its
-    metrics file in the batch's folder."""
+def evaluation_batch_jobs(wildcards, input, benchmarks):
+    """evaluate_batch_job's jobs: each output's files, names and stylize benchmark file (the
+    rule's params), its metrics file in the batch's folder."""
     folder = METRICS_BATCH_FOLDER.format(**wildcards)
     return [
         {
@@ -484,10 +485,14 @@ def evaluation_batch_jobs(wildcards, input):
             "dataset": wildcards.dataset,
             "method": wildcards.method,
             "pair_id": pair,
-            "benchmark": stylize_benchmark(wildcards.dataset, wildcards.method, pair),
+            "benchmark": benchmark,
         }
-        for pair, sidecar, content, style in zip(
-            evaluation_batch_pairs(wildcards), input.sidecar, input.content, input.style
+        for pair, sidecar, content, style, benchmark in zip(
+            evaluation_batch_pairs(wildcards),
+            input.sidecar,
+            input.content,
+            input.style,
+            benchmarks,
         )
     ]
 

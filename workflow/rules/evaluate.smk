@@ -27,7 +27,7 @@ if EVALUATE_BATCH == 1:
         output:
             METRICS_OUTPUT,
         log:
-            f"{RESULTS}/logs/evaluate/{{dataset}}/{{method}}/{{pair}}.log",
+            METRICS_LOG,
         params:
             # a changed metric setting re-scores every output
             settings=METRICS_SETTINGS,
@@ -68,7 +68,9 @@ else:
             ],
         run:
             metrics_jobs.evaluate_batch_job(
-                evaluation_batch_jobs(wildcards, input), params.settings, log[0]
+                evaluation_batch_jobs(wildcards, input, params.benchmarks),
+                params.settings,
+                log[0],
             )
 
     rule evaluate_from_batch:
@@ -77,7 +79,7 @@ else:
         output:
             METRICS_OUTPUT,
         log:
-            f"{RESULTS}/logs/evaluate/{{dataset}}/{{method}}/{{pair}}.log",
+            METRICS_LOG,
         localrule: True
         run:
             link_from_batch(input[0], output[0], log[0])
