@@ -3,6 +3,7 @@ seeds against bf16, the metrics of the tables side by side.
 
     python benchmarks/precision_quality.py                  # dpst-1 celeb-0 ffhq-0, 128x128, 300 iterations
     python benchmarks/precision_quality.py --only dpst-1 --iterations 100
+    python benchmarks/precision_quality.py --precision fp32 # the fp32 seed spread alone
     python benchmarks/precision_quality.py --table-only     # the verdict again from the CSV
 
 Each run appends one row to benchmarks/out/precision_quality.csv (pair, precision, seed, metrics,
@@ -39,9 +40,10 @@ SEEDS = (1006, 1007, 1008)
 FIELDS = ("pair", "precision", "seed", "size", "iterations", *METRICS, "seconds_per_iteration", "numerics", "cpu")
 
 
-def runs_wanted(pairs, seeds):
+def runs_wanted(pairs, seeds, precisions=("fp32", "bf16")):
     """fp32 at every seed, bf16 at the first: the spread, and the difference at one seed."""
-    return [(pair, "fp32", seed) for pair in pairs for seed in seeds] + [(pair, "bf16", seeds[0]) for pair in pairs]
+    runs = [(pair, "fp32", seed) for pair in pairs for seed in seeds] + [(pair, "bf16", seeds[0]) for pair in pairs]
+    return [run for run in runs if run[1] in precisions]
 
 
 def image_path(pair, precision, seed, size, iterations) -> Path:
@@ -55,7 +57,7 @@ def measure(args) -> None:
             done = {(r["pair"], r["precision"], int(r["seed"]), int(r["size"]), int(r["iterations"]))
                     for r in csv.DictReader(handle)}
     scorer = Scorer({"enabled": list(METRICS)})
-    for pair, precision, seed in runs_wanted(args.only, SEEDS):
+    for pair, precision, seed in runs_wanted(args.only, SEEDS, args.precision):
         if (pair, precision, seed, args.size, args.iterations) in done:
             continue
         content, style = load_pair(*(SHARED / p for p in BENCHMARK_PAIRS[pair]), size=args.size)
@@ -115,6 +117,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--only", nargs="+", default=list(BENCHMARK_PAIRS), choices=list(BENCHMARK_PAIRS))
+    parser.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
+                        help="only these runs (e.g. the fp32 spread first, bf16 once its path is settled)")
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args()
     if not args.table_only:

@@ -35,7 +35,7 @@ from dtp_core import trainer  # noqa: E402
 from dtp_core.backbone import VGGEncoder, resolve_weights  # noqa: E402
 from dtp_core.config import DTPConfig  # noqa: E402
 from dtp_core.correspondence import correlate, correlation_grid, to_grid  # noqa: E402
-from dtp_core.devices import return_freed_memory_promptly  # noqa: E402
+from dtp_core.devices import tune_heap  # noqa: E402
 from dtp_core.images import normalize, to_tensor, resize  # noqa: E402
 from dtp_core.losses import contrastive_loss, gather_patches, nearest_neighbour_style_loss  # noqa: E402
 from dtp_core.records import peak_rss_mib  # noqa: E402
@@ -85,8 +85,8 @@ def benchmark_networks(config: DTPConfig, device: torch.device) -> tuple[trainer
 
 def measure_one(size: int, device: torch.device, iterations: int, split: bool, config: DTPConfig,
                 reference: bool = False) -> dict:
-    if device.type == "cpu" and config.low_memory:
-        return_freed_memory_promptly()  # as trainer.prepare_run does
+    if device.type == "cpu":
+        tune_heap(config.low_memory)  # as trainer.prepare_run does
     content, style = (normalize(x.to(device)) for x in demo_pair(size))
     nets, backbone = benchmark_networks(config, device)
     optimizers = trainer.make_optimizers(nets, config)

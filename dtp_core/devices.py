@@ -74,15 +74,19 @@ def describe(device: torch.device) -> str:
     return str(device)
 
 
-def return_freed_memory_promptly() -> None:
-    """Make glibc hand every large freed block back to the OS at once (DTPConfig.low_memory).
+def tune_heap(low_memory: bool) -> None:
+    """How glibc treats the activation-sized blocks DTP frees every iteration (process-wide, for the
+    process's life; no effect off glibc).
 
-    glibc raises its mmap threshold after each large free (up to 32 MB), after which the
-    activation-sized tensors of every iteration are carved from the heap and its high-water mark
-    stays resident. Pinning the threshold at 128 KiB keeps peak RSS near the live tensors
-    (DTP at 256x256 on the CPU: 2.4 instead of 3.2-3.3 GiB) for page faults on every
-    iteration (1.2-2x the time; docs/benchmarks.md). Process-wide and for the process's life.
-    No effect off glibc.
+    By default glibc serves blocks above its mmap threshold (which it raises after each large free,
+    but never above 32 MB) with fresh mappings, so the 50-100 MB activations of a 256x256 run are
+    unmapped when freed and faulted in again, page by page, on the next iteration. The default here
+    (fast) serves every block from the heap, keeps freed blocks there for reuse and trims the heap
+    only above 1 GiB free:
+    1.13x per fp32 iteration at 256x256 for ~0.1 GiB more peak RSS (Intel Xeon; docs/benchmarks.md).
+    `low_memory` (DTPConfig.low_memory) pins the threshold at 128 KiB instead, so every large block
+    goes back to the OS at once and peak RSS stays near the live tensors (2.4 instead of 3.2-3.3
+    GiB at 256x256), for page faults on every iteration (1.2-2x the time).
     """
     if not sys.platform.startswith("linux"):
         return
@@ -90,8 +94,17 @@ def return_freed_memory_promptly() -> None:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:  # not glibc (e.g. musl)
         return
-    M_MMAP_THRESHOLD = -3
-    libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -3, -4
+    if low_memory:
+        libc.mallopt(M_MMAP_MAX, 65536)  # glibc's defaults, should a default run have come first
+        libc.mallopt(M_TRIM_THRESHOLD, 128 * 1024)
+        libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+    else:
+        # No block gets its own mapping (a threshold alone still left ~30-60% of a freed 96 MiB
+        # block's pages to fault in again here); glibc maps more heap itself if the heap cannot grow.
+        libc.mallopt(M_MMAP_THRESHOLD, 1 << 30)
+        libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        libc.mallopt(M_MMAP_MAX, 0)
 
 
 # The instruction-set extensions that decide which CPU kernels run (and so the speed, and the last

@@ -36,10 +36,67 @@ class ResidualBlock(nn.Module):
             x = F.interpolate(x, scale_factor=2, mode="nearest")
         y = self.conv(x)
         if self.norm is not None:
-            y = self.norm(y)
+            y = channels_last_instance_norm(y, self.norm) if cpu_bf16(y) else self.norm(y)
         if self.activate:
             y = F.relu(y, inplace=self.norm is not None)  # in place on the norm's output: norm backward needs only its input
         return y + (x if self.skip is None else self.skip(x))
+
+
+def cpu_bf16(x: torch.Tensor) -> bool:
+    """The CPU's bf16 path, where the decoder runs channels-last (trainer.build_networks)."""
+    return x.dtype == torch.bfloat16 and x.device.type == "cpu"
+
+
+def channels_last_instance_norm(x: torch.Tensor, norm: nn.InstanceNorm2d) -> torch.Tensor:
+    """`norm(x)` in x's own layout and dtype (the CPU's bf16 path: channels-last).
+
+    PyTorch's instance norm reshapes its input into one batch-norm sample, which a channels-last
+    tensor reaches only through a full copy, and returns a contiguous result that the next
+    convolution copies back: at 256x256 in bf16 those copies cost more than the decoder's
+    convolutions (docs/benchmarks.md). Here each (sample, channel) is scaled and shifted instead;
+    the statistics come from fp32 sums.
+    """
+    return _InstanceNorm.apply(x, norm.weight, norm.bias, norm.eps)[0]
+
+
+class _InstanceNorm(torch.autograd.Function):
+    """y = weight * (x - mean) * rstd + bias per (sample, channel), applied as an affine map of x
+    whose coefficients come from sums in fp32 (or wider); backward likewise: dx = c1 dy + c2 x + c3.
+    Written in the setup_context form so that torch.func.vmap (batched runs) can map it."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, weight, bias, eps):
+        count, wide = x.shape[-2] * x.shape[-1], torch.promote_types(x.dtype, torch.float32)
+        mean = x.sum((-2, -1), keepdim=True, dtype=wide) / count
+        variance = (x * x).sum((-2, -1), keepdim=True, dtype=wide) / count - mean * mean
+        rstd = torch.rsqrt(variance.clamp_min(0) + eps)
+        scale = weight.to(wide)[:, None, None] * rstd
+        shift = bias.to(wide)[:, None, None] - mean * scale
+        return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype)), mean, rstd
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, weight, _, _ = inputs
+        _, mean, rstd = output
+        ctx.mark_non_differentiable(mean, rstd)
+        ctx.save_for_backward(x, weight, mean, rstd)
+
+    @staticmethod
+    def backward(ctx, grad, _mean, _rstd):
+        x, weight, mean, rstd = ctx.saved_tensors
+        count, wide = x.shape[-2] * x.shape[-1], mean.dtype
+        sum_grad = grad.sum((-2, -1), keepdim=True, dtype=wide)
+        centred_sum = (grad * x).sum((-2, -1), keepdim=True, dtype=wide) - mean * sum_grad  # sum grad (x - mean)
+        c1 = weight.to(wide)[:, None, None] * rstd
+        c2 = -c1 * rstd * rstd * centred_sum / count
+        c3 = -c1 * sum_grad / count - c2 * mean
+        grad_x = torch.addcmul(torch.addcmul(c3.to(x.dtype), x, c2.to(x.dtype)), grad, c1.to(x.dtype))
+        batch_dims = tuple(range(rstd.dim() - 3)) + (-2, -1)  # every dim but the channel's
+        grad_weight = (rstd * centred_sum).sum(batch_dims).flatten().to(weight.dtype)
+        grad_bias = sum_grad.sum(batch_dims).flatten().to(weight.dtype)
+        return grad_x, grad_weight, grad_bias, None
 
 
 # The blocks from the last upsampling on run at full resolution and hold most of an iteration's

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .backbone import ResolvedWeights, VGGEncoder, load_encoder, resolve_weights
 from .config import DTPConfig
 from .correspondence import correlate, correlation_grid, to_grid
-from .devices import cpu_bf16_native, cpu_model_and_flags, return_freed_memory_promptly, seed_everything, select_device, set_deterministic
+from .devices import cpu_bf16_native, cpu_model_and_flags, seed_everything, select_device, set_deterministic, tune_heap
 from .errors import Note
 from .generator import Decoder
 from .images import denormalize, normalize
@@ -127,7 +127,8 @@ def _forward(nets: Networks, content: torch.Tensor, style: torch.Tensor, config:
         warped = torch.cat((s2c, s2c2s, c2s2c))
     else:
         warped = s2c
-    warped_features, warped_images = warped[:, :channels], warped[:, channels:]
+    # The images on in fp32 (under autocast the warps are bf16 products): residual and sum as in fp32 runs.
+    warped_features, warped_images = warped[:, :channels], warped[:, channels:].float()
 
     # 3. generation: output and cycle reconstructions in one decoder pass.
     residual = F.interpolate(warped_images, size=(height, width), mode="bilinear")
@@ -189,8 +190,8 @@ def prepare_run(config: DTPConfig, device, seed: int | None, weights=None,
                 resolved: ResolvedWeights | None = None) -> tuple[torch.device, int, ResolvedWeights]:
     """Device, seed, numerics settings and backbone weights of a run (shared by batched runs)."""
     device = select_device(device)
-    if device.type == "cpu" and config.low_memory:
-        return_freed_memory_promptly()
+    if device.type == "cpu":
+        tune_heap(config.low_memory)
     set_deterministic(config.deterministic)
     if device.type == "cpu" and bf16_autocast(config, device) and not cpu_bf16_native():
         # oneDNN has no bf16 kernels below AVX-512: it falls back to reference code, which measured

@@ -1,7 +1,8 @@
 import torch
 from torch import nn
 
-from dtp_core.generator import DECODER_BLOCKS, Decoder
+from dtp_core import generator
+from dtp_core.generator import DECODER_BLOCKS, Decoder, channels_last_instance_norm
 
 
 def test_decoder_has_thirteen_residual_blocks_and_upsamples_four_times():
@@ -30,3 +31,65 @@ def test_batched_decoding_equals_separate_decoding():
 def test_reflect_padding_is_selectable():
     assert Decoder("reflect")[0].conv.padding_mode == "reflect"
     assert Decoder()[0].conv.padding_mode == "zeros"
+
+
+def _norm(channels: int) -> nn.InstanceNorm2d:
+    torch.manual_seed(0)
+    norm = nn.InstanceNorm2d(channels, affine=True).double()
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-1, 1)
+    return norm
+
+
+def test_channels_last_instance_norm_is_instance_norm_with_its_gradients():
+    """In float64 the affine form equals PyTorch's instance norm to rounding and its hand-written
+    backward passes gradcheck (finite differences), for the input and both parameters."""
+    norm = _norm(6)
+    x = (torch.randn(2, 6, 12, 10, dtype=torch.float64) * 3 + 2).contiguous(memory_format=torch.channels_last)
+    y = channels_last_instance_norm(x, norm)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(y, norm(x), atol=1e-12)
+    affine = lambda a, w, b: channels_last_instance_norm(a, type("Norm", (), {"weight": w, "bias": b, "eps": norm.eps}))
+    assert torch.autograd.gradcheck(affine, (x.requires_grad_(), norm.weight, norm.bias))
+
+
+def test_channels_last_instance_norm_in_bf16_stays_bf16_and_within_its_rounding():
+    """bf16 in, bf16 out, in the input's layout, as the decoder's next convolution wants it. The
+    statistics come from fp32 sums, so what remains is bf16's own rounding: of the input (2^-9 of
+    |x|), of the per-channel scale and shift, and of the output, a few units of 2^-8 of the largest
+    value; backward likewise, relative to the largest gradient."""
+    norm = _norm(8)
+    x = (torch.randn(2, 8, 16, 16, dtype=torch.float64) * 3 + 2).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    exact = norm(x)
+    low = x.detach().bfloat16().contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = channels_last_instance_norm(low, _norm(8).float())
+    assert y.dtype == torch.bfloat16 and y.is_contiguous(memory_format=torch.channels_last)
+    assert (y.double() - exact).abs().max() <= 4 * 2**-8 * exact.abs().max()
+    grad = torch.randn(exact.shape, dtype=exact.dtype, generator=torch.Generator().manual_seed(1))
+    exact.backward(grad)
+    y.backward(grad.bfloat16())
+    assert (low.grad.double() - x.grad).abs().max() <= 4 * 2**-8 * x.grad.abs().max()
+
+
+def test_the_decoder_on_the_affine_norm_decodes_and_learns_as_on_instance_norm(monkeypatch):
+    """The CPU's bf16 path takes the affine norm in every block; forced onto it in float64, a
+    channels-last decoder must give what the stock one gives, alone and under torch.func.vmap (the
+    batched runs), and the same parameter gradients."""
+    torch.manual_seed(0)
+    decoder = Decoder().double()
+    x = torch.randn(2, 3, 256, 4, 4, dtype=torch.float64)  # two pairs of three decodes
+    expected = torch.stack([decoder(pair) for pair in x])
+    expected.square().mean().backward()
+    stock = [p.grad.clone() for p in decoder.parameters()]
+    decoder.zero_grad()
+    monkeypatch.setattr(generator, "cpu_bf16", lambda _: True)
+    decoder = decoder.to(memory_format=torch.channels_last)
+    alone = decoder(x[0].contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(alone, expected[0], atol=1e-10)
+    mapped = torch.func.vmap(decoder)(x)
+    assert torch.allclose(mapped, expected, atol=1e-10)
+    mapped.square().mean().backward()
+    for got, want in zip((p.grad for p in decoder.parameters()), stock):
+        assert torch.allclose(got, want, atol=1e-10)
