@@ -82,8 +82,8 @@ def tune_heap(low_memory: bool) -> None:
     but never above 32 MB) with fresh mappings, so the 50-100 MB activations of a 256x256 run are
     unmapped when freed and faulted in again, page by page, on the next iteration. The default here
     (fast) serves every block from the heap, keeps freed blocks there for reuse and trims the heap
-    only above 1 GiB free:
-    1.13x per fp32 iteration at 256x256 for ~0.1 GiB more peak RSS (Intel Xeon; docs/benchmarks.md).
+    only above 1 GiB free: 1.13x per fp32 iteration at 256x256 for ~0.1 GiB more peak RSS (Intel
+    Xeon; docs/benchmarks.md).
     `low_memory` (DTPConfig.low_memory) pins the threshold at 128 KiB instead, so every large block
     goes back to the OS at once and peak RSS stays near the live tensors (2.4 instead of 3.2-3.3
     GiB at 256x256), for page faults on every iteration (1.2-2x the time).
@@ -100,7 +100,7 @@ def tune_heap(low_memory: bool) -> None:
         libc.mallopt(M_TRIM_THRESHOLD, 128 * 1024)
         libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
     else:
-        # No block gets its own mapping (a threshold alone still left ~30-60% of a freed 96 MiB
+        # No block gets its own mapping (a threshold alone still left 20-80% of a freed 96 MiB
         # block's pages to fault in again here); glibc maps more heap itself if the heap cannot grow.
         libc.mallopt(M_MMAP_THRESHOLD, 1 << 30)
         libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)

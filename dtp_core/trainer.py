@@ -127,7 +127,7 @@ def _forward(nets: Networks, content: torch.Tensor, style: torch.Tensor, config:
         warped = torch.cat((s2c, s2c2s, c2s2c))
     else:
         warped = s2c
-    # The images on in fp32 (under autocast the warps are bf16 products): residual and sum as in fp32 runs.
+    # The images go on in fp32 (under autocast the warps are bf16 products): residual and sum as in fp32 runs.
     warped_features, warped_images = warped[:, :channels], warped[:, channels:].float()
 
     # 3. generation: output and cycle reconstructions in one decoder pass.
