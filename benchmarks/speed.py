@@ -73,7 +73,10 @@ def reference_step(nets, optimizers, content, style, config, previous):
 
 def benchmark_networks(config: DTPConfig, device: torch.device) -> tuple[trainer.Networks, str]:
     """The networks of a run. VGG-19 weights cannot be had here: timing needs only its shape, so a
-    randomly initialised VGG-19 stands in when they are absent (said in the output)."""
+    randomly initialised VGG-19 stands in when they are absent (said in the output). The heap is
+    tuned as trainer.prepare_run tunes it, so every script timing these networks times what ships."""
+    if device.type == "cpu":
+        tune_heap(config.low_memory)
     resolved = resolve_weights(config.backbone)
     nets = trainer.build_networks(config, resolved, device, config.seed)
     if resolved.backbone == config.backbone:
@@ -85,8 +88,6 @@ def benchmark_networks(config: DTPConfig, device: torch.device) -> tuple[trainer
 
 def measure_one(size: int, device: torch.device, iterations: int, split: bool, config: DTPConfig,
                 reference: bool = False) -> dict:
-    if device.type == "cpu":
-        tune_heap(config.low_memory)  # as trainer.prepare_run does
     content, style = (normalize(x.to(device)) for x in demo_pair(size))
     nets, backbone = benchmark_networks(config, device)
     optimizers = trainer.make_optimizers(nets, config)
