@@ -28,12 +28,13 @@ def _nets(config, resolved, seed=1006):
     return trainer.build_networks(config, resolved, torch.device("cpu"), seed)
 
 
-# fp32 rounds each operation to 2**-24 (6e-8) relative; the two paths sum the same products in
-# other orders (one vs two encoder passes, gathered vs unfolded patches, one vs three decoder
-# calls), through ~20 layers of sums of up to 4608 terms: ~1e-6 relative, ~1e-5 at worst. The
+# The reference runs in float64 (the fast path's weights and inputs, converted), so the differences
+# are the fast path's own fp32 rounding: 2**-24 (6e-8) relative per operation, through ~20 layers
+# of sums of up to 4608 terms (and the correlation's cosines from diagonal sums of feature products,
+# `correspondence.patch_cosines`, not from unfolded patches): ~1e-6 relative, ~1e-5 at worst. The
 # outputs and the cycle term then pass through the correlation's softmax at temperature 0.01, whose
 # weights move by up to 1 / (4 * 0.01) = 25 times a change in the cosines they are made of: up to
-# 2.5e-4 from rounding alone (seen: 1.9e-4 on an AVX-512 machine with one thread, where 1e-4 failed).
+# 2.5e-4 from rounding alone (seen, when both paths ran in fp32: 1.9e-4 on an AVX-512 machine).
 # TOLERANCE (loss terms, relative; outputs, in normalised pixels of order 1) sits four times above
 # that. Gradients are more sensitive: the softmax's Hessian is of order 1 / 0.01**2, so a 1e-6
 # difference in the features moves its gradient by up to 1e-2 relative. Both stay ten times below
@@ -54,6 +55,10 @@ def _gradient(network: torch.nn.Module) -> torch.Tensor:
     return torch.cat([p.grad.flatten() for p in network.parameters()])
 
 
+def _networks(nets):
+    return nets.encoder, nets.decoder
+
+
 def _fast_and_reference_paths(pair, resolved, monkeypatch, fast_config, reference_config, iterations=3):
     """`iterations` iterations of the fast path and of the reference path (dtp_core/reference.py),
     each from the same state. Returns, per iteration: the larger of the loss terms' relative
@@ -72,8 +77,9 @@ def _fast_and_reference_paths(pair, resolved, monkeypatch, fast_config, referenc
     content, style = (normalize(x) for x in pair)
     fast = _nets(fast_config, resolved)
     plain = copy.deepcopy(fast)  # the loss-position generator too: both draw the same positions
+    for network in _networks(plain):
+        network.double()
     optimizers = trainer.make_optimizers(fast, fast_config)
-    networks = lambda nets: (nets.encoder, nets.decoder)
     picks = []
 
     def recording_style_loss(style_patches, output_patches, *, distance):
@@ -86,16 +92,17 @@ def _fast_and_reference_paths(pair, resolved, monkeypatch, fast_config, referenc
     for _ in range(iterations):
         picks.clear()
         step = trainer.forward(fast, content, style, fast_config, previous)
-        reference = reference_forward(plain, content, style, reference_config, previous, nearest=list(picks))
+        reference = reference_forward(plain, content.double(), style.double(), reference_config,
+                                      None if previous is None else previous.double(), nearest=list(picks))
         reference.total.backward()
         trainer.descend(optimizers, step.total)  # the fast path's backward, then its weights step on
         terms = torch.tensor(reference.terms)
         forward_difference = max(((step.terms - terms).abs() / terms.abs()).max().item(),
                                  (step.output - reference.output).abs().max().item())
-        gradient_difference = max(_relative(_gradient(a), _gradient(b)) for a, b in zip(networks(fast), networks(plain)))
+        gradient_difference = max(_relative(_gradient(a), _gradient(b)) for a, b in zip(_networks(fast), _networks(plain)))
         differences.append((forward_difference, gradient_difference,
                             max(gap.max().item() for gap in reference.nearest_gaps)))
-        for a, b in zip(networks(fast), networks(plain)):
+        for a, b in zip(_networks(fast), _networks(plain)):
             b.load_state_dict(a.state_dict())
             b.zero_grad(set_to_none=True)
         previous = step.output_feature
