@@ -82,6 +82,18 @@ def wta(style, output, nearest=None):
     return (1 - (output * style[argmax]).sum(dim=1)).mean(), gap
 
 
+def plain_decode(decoder, x):
+    """The decoder's blocks as the authors run them (upsample, then convolve), with its parameters."""
+    for block in decoder:
+        if block.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        y = block.conv(x)
+        if block.norm is not None:
+            y = F.relu(block.norm(y))
+        x = y + (x if block.skip is None else block.skip(x))
+    return x
+
+
 class ReferenceStep(NamedTuple):
     total: torch.Tensor
     terms: list[float]              # total, content, style, cycle
@@ -110,7 +122,7 @@ def reference_forward(nets, content, style, cfg, previous, nearest=None) -> Refe
     size = content.shape[-2:]
 
     def generate(feature, image):
-        return nets.decoder(feature) * cfg.lambda_w + F.interpolate(image, size, mode="bilinear") * (1 - cfg.lambda_w)
+        return plain_decode(nets.decoder, feature) * cfg.lambda_w + F.interpolate(image, size, mode="bilinear") * (1 - cfg.lambda_w)
 
     output = generate(s2c_f, s2c_i)
     s2c2s, c2s2c = generate(s2c2s_f, s2c2s_i), generate(c2s2c_f, c2s2c_i)

@@ -1,8 +1,11 @@
+import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from dtp_core import generator
-from dtp_core.generator import DECODER_BLOCKS, Decoder, channels_last_instance_norm
+from dtp_core.generator import DECODER_BLOCKS, Decoder, channels_last_instance_norm, upsampled_conv3x3
+from dtp_core.reference import plain_decode
 
 
 def test_decoder_has_thirteen_residual_blocks_and_upsamples_four_times():
@@ -80,7 +83,7 @@ def test_the_decoder_on_the_affine_norm_decodes_and_learns_as_on_instance_norm(m
     torch.manual_seed(0)
     decoder = Decoder().double()
     x = torch.randn(2, 3, 256, 4, 4, dtype=torch.float64)  # two pairs of three decodes
-    expected = torch.stack([decoder(pair) for pair in x])
+    expected = torch.stack([plain_decode(decoder, pair) for pair in x])
     expected.square().mean().backward()
     stock = [p.grad.clone() for p in decoder.parameters()]
     decoder.zero_grad()
@@ -93,3 +96,47 @@ def test_the_decoder_on_the_affine_norm_decodes_and_learns_as_on_instance_norm(m
     mapped.square().mean().backward()
     for got, want in zip((p.grad for p in decoder.parameters()), stock):
         assert torch.allclose(got, want, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 4, 6), (1, 3, 1, 1), (3, 4, 7, 3)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_upsampled_conv3x3_is_the_conv_of_the_upsampled_map(shape, with_bias):
+    """The four folded 2x2 convs are the 3x3 conv of the nearest-upsampled map (zero padding), with
+    the same gradients for the input, the kernel and the bias: float64, so rounding is ~1e-15."""
+    torch.manual_seed(0)
+    x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(6, shape[1], 3, 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(6, dtype=torch.float64, requires_grad=True) if with_bias else None
+    fast = upsampled_conv3x3(x, weight, bias)
+    plain = F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), weight, bias, padding=1)
+    assert fast.shape == plain.shape and torch.allclose(fast, plain, rtol=0, atol=1e-12)
+    upstream = torch.randn_like(plain)
+    leaves = [t for t in (x, weight, bias) if t is not None]
+    for got, want in zip(torch.autograd.grad((fast * upstream).sum(), leaves),
+                         torch.autograd.grad((plain * upstream).sum(), leaves)):
+        assert torch.allclose(got, want, rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "reflect"])
+def test_the_decoder_is_the_authors_upsample_then_convolve(padding):
+    """Zero padding takes the folded convs and the skip before the upsampling; reflect padding (whose
+    border the folding does not preserve) the plain form. Both equal the authors' order of
+    operations (`reference.plain_decode`), forward and parameter gradients, in float64."""
+    torch.manual_seed(0)
+    decoder = Decoder(padding_mode=padding).double()
+    x = torch.randn(3, 256, 4, 5, dtype=torch.float64)
+    gradients = []
+    for decode in (decoder, lambda v: plain_decode(decoder, v)):
+        decoder.zero_grad()
+        out = decode(x)
+        out.square().mean().backward()
+        gradients.append((out.detach(), [p.grad.clone() for p in decoder.parameters()]))
+    (fast, fast_grads), (plain, plain_grads) = gradients
+    assert torch.allclose(fast, plain, rtol=0, atol=1e-10)
+    assert all(torch.allclose(a, b, rtol=0, atol=1e-10) for a, b in zip(fast_grads, plain_grads))
+
+
+def test_upsampled_conv3x3_keeps_channels_last_for_the_bf16_path():
+    x = torch.randn(1, 8, 5, 5).bfloat16().contiguous(memory_format=torch.channels_last)
+    y = upsampled_conv3x3(x, torch.randn(4, 8, 3, 3).bfloat16(), None)
+    assert y.dtype == torch.bfloat16 and y.is_contiguous(memory_format=torch.channels_last)
