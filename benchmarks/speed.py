@@ -35,7 +35,7 @@ from dtp_core import trainer  # noqa: E402
 from dtp_core.backbone import VGGEncoder, resolve_weights  # noqa: E402
 from dtp_core.config import DTPConfig  # noqa: E402
 from dtp_core.correspondence import correlate, correlation_grid, to_grid  # noqa: E402
-from dtp_core.devices import tune_heap  # noqa: E402
+from dtp_core.devices import cpu_model_and_flags, tune_heap  # noqa: E402
 from dtp_core.images import normalize, to_tensor, resize  # noqa: E402
 from dtp_core.losses import contrastive_loss, gather_patches, nearest_neighbour_style_loss  # noqa: E402
 from dtp_core.records import peak_rss_mib  # noqa: E402
@@ -82,7 +82,7 @@ def benchmark_networks(config: DTPConfig, device: torch.device) -> tuple[trainer
     if resolved.backbone == config.backbone:
         return nets, resolved.backbone
     torch.manual_seed(config.seed)
-    nets.encoder = VGGEncoder(config.backbone).to(device)
+    nets.encoder = trainer.as_run_needs(VGGEncoder(config.backbone), config, device)  # channels-last under bf16, as shipped
     return nets, f"{config.backbone} (random weights: timing only; {resolved.backbone} weights are what is here)"
 
 
@@ -345,7 +345,8 @@ def main() -> int:
                           f"peak RSS {row['peak_rss_mib']:.0f} MiB{gpu}")
         return 0
 
-    print(f"# DTP speed, device {device}, torch {torch.__version__}, threads {args.threads or torch.get_num_threads()}")
+    print(f"# DTP speed, device {device}, torch {torch.__version__}, threads {args.threads or torch.get_num_threads()}, "
+          f"{trainer.numerics(DTPConfig(**overrides), device)}; CPU {cpu_model_and_flags()}")
     rows = []
     for size in args.sizes:
         row = child(size)

@@ -57,15 +57,21 @@ class Step:
 
 def build_networks(config: DTPConfig, resolved: ResolvedWeights, device: torch.device, seed: int) -> Networks:
     seed_everything(seed)
-    encoder = load_encoder(resolved, device)
-    decoder = Decoder(config.decoder_padding, config.low_memory).to(device) if config.use_decoder else None
-    if bf16_autocast(config, device):
-        encoder = encoder.to(memory_format=torch.channels_last)
-        decoder = decoder.to(memory_format=torch.channels_last) if decoder is not None else None
-    if config.compile and device.type in ("cuda", "cpu"):
-        encoder, decoder = torch.compile(encoder), torch.compile(decoder) if decoder is not None else None
+    encoder = as_run_needs(load_encoder(resolved, device), config, device)
+    decoder = as_run_needs(Decoder(config.decoder_padding, config.low_memory), config, device) if config.use_decoder else None
     positions = torch.Generator().manual_seed(seed)
     return Networks(encoder, decoder, None, positions)
+
+
+def as_run_needs(network: torch.nn.Module, config: DTPConfig, device: torch.device) -> torch.nn.Module:
+    """A network on the device, in the layout of the run's arithmetic (channels-last under bf16),
+    compiled where `compile` asks."""
+    network = network.to(device)
+    if bf16_autocast(config, device):
+        network = network.to(memory_format=torch.channels_last)
+    if config.compile and device.type in ("cuda", "cpu"):
+        network = torch.compile(network)
+    return network
 
 
 def bf16_autocast(config: DTPConfig, device: torch.device) -> bool:
