@@ -32,10 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dtp_core import trainer  # noqa: E402
-from dtp_core.backbone import VGGEncoder, resolve_weights  # noqa: E402
+from dtp_core.backbone import VGGEncoder  # noqa: E402
 from dtp_core.config import DTPConfig  # noqa: E402
 from dtp_core.correspondence import correlate, correlation_grid, to_grid  # noqa: E402
-from dtp_core.devices import cpu_model_and_flags, tune_heap  # noqa: E402
+from dtp_core.devices import cpu_model_and_flags  # noqa: E402
 from dtp_core.images import normalize, to_tensor, resize  # noqa: E402
 from dtp_core.losses import contrastive_loss, gather_patches, nearest_neighbour_style_loss  # noqa: E402
 from dtp_core.records import peak_rss_mib  # noqa: E402
@@ -72,12 +72,11 @@ def reference_step(nets, optimizers, content, style, config, previous):
 
 
 def benchmark_networks(config: DTPConfig, device: torch.device) -> tuple[trainer.Networks, str]:
-    """The networks of a run. VGG-19 weights cannot be had here: timing needs only its shape, so a
-    randomly initialised VGG-19 stands in when they are absent (said in the output). The heap is
-    tuned as trainer.prepare_run tunes it, so every script timing these networks times what ships."""
-    if device.type == "cpu":
-        tune_heap(config.low_memory)
-    resolved = resolve_weights(config.backbone)
+    """The networks of a run, set up by trainer.prepare_run as a run's are (the CPU's heap, CUDA's
+    TF32 switches), so every script timing them times what ships. VGG-19 weights cannot be had
+    here: timing needs only its shape, so a randomly initialised VGG-19 stands in when they are
+    absent (said in the output)."""
+    _, _, resolved = trainer.prepare_run(config, device, config.seed)
     nets = trainer.build_networks(config, resolved, device, config.seed)
     if resolved.backbone == config.backbone:
         return nets, resolved.backbone
