@@ -2,8 +2,9 @@
 
 13 residual blocks in four stages (SPEC.md); each block is conv3x3 + InstanceNorm(affine) + ReLU
 added to a skip (a 1x1 conv where the width changes). Upsampling blocks nearest-upsample both
-branches x2 first (computed without convolving the upsampled map: `upsampled_conv3x3`). The last block has no norm and no activation. The authors' code meant reflection
-padding but uses zero padding through a typo: zeros is the default, reflect selectable.
+branches x2 first (computed without convolving the upsampled map: `upsampled_conv3x3`). The last
+block has no norm and no activation. The authors' code meant reflection padding but uses zero
+padding through a typo: zeros is the default, reflect selectable.
 """
 
 from __future__ import annotations
