@@ -97,12 +97,16 @@ def evaluate_output(sidecar_file: str | Path, out_json: str | Path, scorer: Scor
     return written
 
 
+def score_job(job: dict, scorer: Scorer) -> dict:
+    """`evaluate_output` for one job: its keyword arguments, plus `sidecar` and `out`."""
+    context = {k: v for k, v in job.items() if k not in ("sidecar", "out")}
+    return evaluate_output(job["sidecar"], job["out"], scorer, **context)
+
+
 def evaluate_many(jobs: list[dict], settings: dict | None = None) -> list[dict]:
-    """Score several outputs with one scorer (models loaded once). Each job: the keyword arguments of
-    `evaluate_output` plus `sidecar` and `out`."""
+    """Score several outputs (jobs as `score_job` reads them) with one scorer (models loaded once)."""
     scorer = Scorer(settings)
-    return [evaluate_output(job["sidecar"], job["out"], scorer,
-                            **{k: v for k, v in job.items() if k not in ("sidecar", "out")}) for job in jobs]
+    return [score_job(job, scorer) for job in jobs]
 
 
 def main(argv: list[str] | None = None) -> int:

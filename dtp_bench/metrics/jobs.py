@@ -13,7 +13,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from .evaluate import evaluate_output
+from .evaluate import score_job
 from .scorer import Scorer
 
 _LOCK = threading.Lock()
@@ -38,16 +38,15 @@ def _summary(record: dict) -> str:
 
 
 def evaluate_batch_job(jobs: list[dict], settings: dict | None, log) -> list[dict]:
-    """Score each output of `jobs` (the keyword arguments of `evaluate_output`, plus `sidecar` and
-    `out`) with one scorer; a line per output (or the traceback of the first that fails) goes to
-    `log`. The files of outputs scored before a failure stay."""
+    """Score each output of `jobs` (as `evaluate.score_job` reads them) with one scorer; a line per
+    output (or the traceback of the first that fails) goes to `log`. The files of outputs scored
+    before a failure stay."""
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     records = []
     with open(log, "w") as handle:
         for job in jobs:
-            context = {k: v for k, v in job.items() if k not in ("sidecar", "out")}
             try:
-                record = evaluate_output(job["sidecar"], job["out"], shared_scorer(settings), **context)
+                record = score_job(job, shared_scorer(settings))
             except Exception:
                 handle.write(f"{job['sidecar']}:\n{traceback.format_exc()}")
                 raise
