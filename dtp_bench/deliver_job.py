@@ -20,8 +20,10 @@ from dtp_core.method import StylizeResult
 from dtp_core.outputs import save_result, save_status
 from dtp_core.upsample import UpsamplerConfig
 
-def deliver_job(sidecar_file, content_full, style_full, out_json, upsampler: dict, log) -> dict:
-    """Deliver one output; returns the new sidecar. A line per job goes to `log`."""
+def deliver_job(sidecar_file, content_working, content_full, style_full, out_json, upsampler: dict, log) -> dict:
+    """Deliver one output; returns the new sidecar. `content_working`: the content the output was
+    made from (the stylize job's input, a declared input here, not a path read back from the
+    sidecar). A line per job goes to `log`."""
     sidecar_file, out_json = Path(sidecar_file), Path(out_json)
     working = json.loads(sidecar_file.read_text())
     inputs = {"content_file": str(content_full), "style_file": str(style_full), "delivered_from": str(sidecar_file)}
@@ -29,7 +31,7 @@ def deliver_job(sidecar_file, content_full, style_full, out_json, upsampler: dic
     if working.get("status") != "ok":
         record = save_status(out_json, working.get("status", "failed"), working.get("reason", ""), {**facts, **inputs})
     else:
-        content_small = to_tensor(load_image(working["content_file"]))
+        content_small = to_tensor(load_image(content_working))
         output_small = to_tensor(load_image(sidecar_file.with_suffix(".png")))
         result = deliver_full_res(StylizeResult(image=output_small, facts=facts), content_small,
                                   load_full_size(content_full), UpsamplerConfig(**upsampler))

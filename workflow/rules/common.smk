@@ -419,8 +419,13 @@ def planned_outputs():
 
 # -- deliver ------------------------------------------------------------------------------------
 def delivery_inputs(wildcards):
+    """The working-size output and the content it was made from (the upsampler's guide), and the
+    content and style at the delivery size."""
     return {
         "sidecar": STYLIZE_OUTPUT.format(**wildcards),
+        "working_content": DATASETS.resized(
+            wildcards.dataset, wildcards.pair, "content", STYLIZE_SIZE
+        ),
         "content": DATASETS.resized(
             wildcards.dataset, wildcards.pair, "content", wildcards.size
         ),

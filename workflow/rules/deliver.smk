@@ -1,6 +1,7 @@
 # The deliver stage (optional): a method's working-size output carried to a larger size.
 #
-#   <results>/outputs/<dataset>/<method>/<pair>.json  +  data/resized/<size>/...  (content, style)
+#   <results>/outputs/<dataset>/<method>/<pair>.json (+ .png)  +  the content at the working size
+#   +  data/resized/<size>/...  (content, style)
 #     ->  <results>/outputs/<dataset>/<method>@<size>/<pair>.json (+ .png)
 #
 # Settings: the `delivery:` block of the config (size, methods, upsampler). The delivered output
@@ -25,5 +26,5 @@ rule deliver:
     params:
         upsampler=DELIVERY.get("upsampler", {}),
     run:
-        deliver_job(input.sidecar, input.content, input.style, output[0], params.upsampler, log[0])
+        deliver_job(input.sidecar, input.working_content, input.content, input.style, output[0], params.upsampler, log[0])
 # fmt: on
