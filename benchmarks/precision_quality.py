@@ -93,20 +93,22 @@ def verdict(size: int, iterations: int) -> None:
     convention = SSIMConvention()
     for pair in dict.fromkeys(r["pair"] for r in rows):
         fp32 = {int(r["seed"]): r for r in rows if r["pair"] == pair and r["precision"] == "fp32"}
-        if len(fp32) < 2:
+        bf16_rows = [r for r in rows if r["pair"] == pair and r["precision"] == "bf16" and int(r["seed"]) in fp32]
+        if len(fp32) < 2 or not bf16_rows:
             continue
-        for bf16 in (r for r in rows if r["pair"] == pair and r["precision"] == "bf16" and int(r["seed"]) in fp32):
+        # What bf16 is held against, the same for each of its seeds: read and compared once.
+        fp32_values = {metric: [float(r[metric]) for r in fp32.values()] for metric in METRICS}
+        image = lambda precision, seed: to_tensor(load_image(image_path(pair, precision, seed, size, iterations)))
+        fp32_images = {seed: image("fp32", seed) for seed in fp32}
+        seed_pairs = [ssim(fp32_images[a], fp32_images[b], convention).item()
+                      for a, b in itertools.combinations(fp32_images, 2)]
+        for bf16 in bf16_rows:
             seed = int(bf16["seed"])
-            for metric in METRICS:
-                values = [float(r[metric]) for r in fp32.values()]
+            for metric, values in fp32_values.items():
                 spread, difference = max(values) - min(values), abs(float(bf16[metric]) - float(fp32[seed][metric]))
                 print(f"| {pair} | {metric} | {min(values):.4f} .. {max(values):.4f} | {spread:.4f} | "
                       f"{float(bf16[metric]):.4f} ({seed}) | {difference:.4f} | {'yes' if difference <= spread else 'NO'} |")
-            images = {key: to_tensor(load_image(image_path(pair, *key, size, iterations)))
-                      for key in [("fp32", s) for s in fp32] + [("bf16", seed)]}
-            seed_pairs = [ssim(images[a], images[b], convention).item()
-                          for a, b in itertools.combinations([("fp32", s) for s in fp32], 2)]
-            same_seed = ssim(images[("bf16", seed)], images[("fp32", seed)], convention).item()
+            same_seed = ssim(image("bf16", seed), fp32_images[seed], convention).item()
             print(f"| {pair} | SSIM image to image | fp32 seed vs seed: {min(seed_pairs):.4f} .. {max(seed_pairs):.4f} | "
                   f"| bf16 vs fp32, seed {seed}: {same_seed:.4f} | | {'yes' if same_seed >= min(seed_pairs) else 'NO'} |")
     speed = {p: [float(r["seconds_per_iteration"]) for r in rows if r["precision"] == p] for p in ("fp32", "bf16")}
