@@ -1,9 +1,11 @@
-"""The seed-to-seed spread of a DTP method on a finished run's pairs, and which of that run's paired
-differences it could explain.
+"""The seed-to-seed spread of a seeded method on a finished run's pairs, and which of that run's
+paired differences seed noise could explain.
 
     python benchmarks/seed_spread.py results/pilot                  # dtp_lc1_5, seeds 1007 1008, every pair
+    python benchmarks/seed_spread.py results/pilot --method sinir --seeds 1007 --threads 1
     python benchmarks/seed_spread.py results/pilot --pairs 1 --seeds 1007
     python benchmarks/seed_spread.py results/pilot --table-only     # the tables again from the files
+    python benchmarks/seed_spread.py docs/pilot --bands             # the bands from the committed tables
 
 Every finished output of METHOD in RESULTS/outputs is made again at each other seed by the workflow's
 own job code (`stylize_job.run_job` with the sidecar's content, style and job params, the seed
@@ -11,13 +13,18 @@ changed; `evaluate_output` with the default metric settings), into
 RESULTS/seed_spread/<dataset>/<method>/<pair>.seed<N>.{png,json,metrics.json}; what is there is kept,
 so an interrupted measurement resumes. The run's own output counts as its recorded seed. The first
 pair is also made again at the recorded seed: a reproduction check (same code, same CPU kind: the
-image should come back identical; the table says whether it did).
+image should come back identical; the table says whether it did). Any method that draws random
+numbers can be measured: DTP's variants (the decoder's initialisation, the loss patch positions),
+SinIR (its networks' initialisation, its pixel shuffles), STROTSS (its sampled positions).
 
 Printed (Markdown): per dataset and metric, each pair's values over the seeds and their range, and
-the pooled seed standard deviation s. Then every paired difference from METHOD in table_full.csv
-beside the band that seed noise alone gives a mean over n pairs: 1.96 s sqrt(k / n), k = 2 where
-the other method is also a seeded DTP variant (both sides move with the seed), 1 otherwise (the
-baselines' own seed noise, if any, is not measured here and not counted).
+the pooled seed standard deviation s, which is also kept in RESULTS/seed_spread.csv (one block of
+rows per method measured). Then every paired difference from the reference method (the one
+table_full.csv pairs with, DTP lambda_c = 1/5) beside the band that seed noise alone gives a
+difference of means over n pairs: 1.96 sqrt((s_ref^2 + s_other^2) / n), s_other the other method's
+measured spread, or the reference's for a DTP variant not measured (assumed to spread alike), or 0
+for a method not measured that draws no random numbers (Gatys from the content image, Reinhard,
+histogram matching, identity, the warped style, DPST's files).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -42,6 +50,7 @@ from dtp_bench.stylize_job import run_job  # noqa: E402
 from dtp_core.images import load_image  # noqa: E402
 
 SHOWN = ("ssim", "lpips", "gram", "histogram")
+REFERENCE = "dtp_lc1_5"  # the method table_full.csv pairs every other with
 Z95 = 1.96
 
 
@@ -139,32 +148,56 @@ def print_tables(results: Path, method: str, runs: pd.DataFrame, checks: list[st
               f"{row.mean_range:.4f} | {row.largest_range:.4f} |")
     if checks:
         print("\nReproduction: " + "; ".join(checks) + ".")
-    _noise_bands(results, method, spread)
+    print(f"\n(kept in {save_spread(results, method, spread)})")
 
 
-def _noise_bands(results: Path, method: str, spread: pd.DataFrame) -> None:
-    table = results / "table_full.csv"
-    if not table.exists():
+def save_spread(results: Path, method: str, spread: pd.DataFrame) -> Path:
+    """Keep `method`'s rows of RESULTS/seed_spread.csv up to date (the other methods' rows kept)."""
+    path = results / "seed_spread.csv"
+    kept = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["method", *spread.columns])
+    merged = pd.concat([kept[kept["method"] != method], spread.assign(method=method)[kept.columns]])
+    merged.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def other_sd(spreads: dict, reference: str, method: str, dataset: str, metric: str) -> float:
+    """The seed SD of `method` for the band: measured, else the reference's for a DTP variant (assumed
+    to spread alike), else 0 (the methods not measured draw no random numbers: module docstring)."""
+    if (method, dataset, metric) in spreads:
+        return spreads[(method, dataset, metric)]
+    if methods.get(method).kind in ("dtp", "ablation"):
+        return spreads[(reference, dataset, metric)]
+    return 0.0
+
+
+def print_noise_bands(results: Path, reference: str) -> None:
+    """Every paired difference from `reference` in RESULTS/table_full.csv beside its seed-noise band,
+    the spreads read from RESULTS/seed_spread.csv. Silent when either file is missing."""
+    table, spread_file = results / "table_full.csv", results / "seed_spread.csv"
+    if not (table.exists() and spread_file.exists()):
         return
-    full = pd.read_csv(table)
-    sd = {(r.dataset, r.metric): r.pooled_sd for r in spread.itertuples()}
-    print(f"\n### Paired differences from {method} against seed noise\n")
-    print(f"Each difference (mean over n pairs) beside 1.96 s sqrt(k/n), the band seed noise alone fills "
-          f"(k = 2 for a seeded DTP variant, 1 for a baseline). 'noise' where the difference lies inside it.\n")
+    spreads = {(r.method, r.dataset, r.metric): r.pooled_sd for r in pd.read_csv(spread_file).itertuples()}
+    measured = sorted({m for m, _, _ in spreads} - {reference})
+    print(f"\n### Paired differences from {reference} against seed noise\n")
+    print(f"Each difference (mean over n pairs) beside 1.96 sqrt((s_ref^2 + s_other^2) / n), the band seed "
+          f"noise alone fills: s_ref the seed SD of {reference}, s_other the other method's "
+          f"(measured: {', '.join(measured) or 'none'}; a DTP variant not measured: as {reference}; "
+          f"any other: 0, it draws no random numbers). 'noise' where the difference lies inside it.\n")
     print("| method | dataset | " + " | ".join(METRICS[m].label for m in SHOWN) + " |")
     print("|---|---|" + "---|" * len(SHOWN))
-    for row in full.itertuples(index=False):
+    for row in pd.read_csv(table).itertuples(index=False):
         row = row._asdict()
-        if row["method"] == method or (row["dataset"], SHOWN[0]) not in sd:
+        if row["method"] == reference or (reference, row["dataset"], SHOWN[0]) not in spreads:
             continue
-        k = 2 if methods.get(row["method"]).kind in ("dtp", "ablation") else 1
         cells = []
         for metric in SHOWN:
-            difference, n = row.get(f"{metric}_minus_{method}"), row.get(f"{metric}_minus_{method}_n")
+            difference, n = row.get(f"{metric}_minus_{reference}"), row.get(f"{metric}_minus_{reference}_n")
             if difference is None or pd.isna(difference) or not n:
                 cells.append("")
                 continue
-            band = Z95 * sd[(row["dataset"], metric)] * math.sqrt(k / n)
+            s_ref = spreads[(reference, row["dataset"], metric)]
+            s_other = other_sd(spreads, reference, row["method"], row["dataset"], metric)
+            band = Z95 * math.sqrt((s_ref ** 2 + s_other ** 2) / n)
             cells.append(f"{difference:+.3f} vs ±{band:.3f}" + (" noise" if abs(difference) <= band else ""))
         print(f"| {row['label']} | {row['dataset']} | " + " | ".join(cells) + " |")
 
@@ -172,16 +205,24 @@ def _noise_bands(results: Path, method: str, spread: pd.DataFrame) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="a finished run's results folder (e.g. results/pilot)")
-    parser.add_argument("--method", default="dtp_lc1_5", help="a DTP method of that run (default: %(default)s)")
+    parser.add_argument("--method", default=REFERENCE, help="a seeded method of that run (default: %(default)s)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1007, 1008], help="seeds besides the recorded one")
     parser.add_argument("--pairs", type=int, help="the first N pairs of each dataset (default: every pair)")
+    parser.add_argument("--threads", type=int, help="torch's CPU threads for the reruns (default: torch's)")
     parser.add_argument("--table-only", action="store_true", help="print the tables from the files already made")
+    parser.add_argument("--bands", action="store_true",
+                        help="print only the bands, from RESULTS/table_full.csv and RESULTS/seed_spread.csv")
     args = parser.parse_args()
-    if methods.get(args.method).kind not in ("dtp", "ablation"):
-        parser.error(f"--method {args.method}: not a DTP method; the seed spread is measured for DTP's variants")
-    if not args.table_only:
-        measure(args.results, args.method, args.seeds, args.pairs)
-    print_tables(args.results, args.method, *collect(args.results, args.method, args.pairs))
+    if not args.bands:
+        if methods.get(args.method).kind in ("reference", "precomputed"):
+            parser.error(f"--method {args.method}: draws no random numbers (a {methods.get(args.method).kind} "
+                         f"method); its seed spread is 0")
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        if not args.table_only:
+            measure(args.results, args.method, args.seeds, args.pairs)
+        print_tables(args.results, args.method, *collect(args.results, args.method, args.pairs))
+    print_noise_bands(args.results, REFERENCE)
 
 
 if __name__ == "__main__":
