@@ -200,11 +200,12 @@ def prepare_run(config: DTPConfig, device, seed: int | None, weights=None,
         tune_heap(config.low_memory)
     set_deterministic(config.deterministic)
     if device.type == "cpu" and bf16_autocast(config, device) and not cpu_bf16_native():
-        # oneDNN has no bf16 kernels below AVX-512: it falls back to reference code, which measured
-        # ~11x slower than fp32 at 64x64 on an AVX2-only EPYC (docs/benchmarks.md). It still runs.
+        # Without bf16 instructions oneDNN converts and multiplies in fp32 (AVX-512) or falls back to
+        # reference code (AVX2): a 256x256 iteration measured 2.7x slower than fp32 on an AVX-512 Xeon
+        # without BF16, a 64x64 one ~11x on an AVX2-only EPYC (docs/benchmarks.md). It still runs.
         warnings.warn(f"precision bf16 on a CPU without AMX-BF16 or AVX512-BF16 ({cpu_model_and_flags()}): bf16 "
-                      "is emulated here, far slower than fp32 (about 11x on an AVX2 EPYC); use precision "
-                      "fp32 unless you are testing the bf16 path", Note, stacklevel=2)
+                      "is emulated here, slower than fp32 (2.7x on an AVX-512 Xeon, about 11x on an AVX2 "
+                      "EPYC); use precision fp32 unless you are testing the bf16 path", Note, stacklevel=2)
     if device.type == "cuda":
         fast = config.precision != "fp32"
         torch.backends.cuda.matmul.allow_tf32 = fast
