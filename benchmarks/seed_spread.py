@@ -23,8 +23,9 @@ rows per method measured). Then every paired difference from the reference metho
 table_full.csv pairs with, DTP lambda_c = 1/5) beside the band that seed noise alone gives a
 difference of means over n pairs: 1.96 sqrt((s_ref^2 + s_other^2) / n), s_other the other method's
 measured spread, or the reference's for a DTP variant not measured (assumed to spread alike), or 0
-for a method not measured that draws no random numbers (Gatys from the content image, Reinhard,
-histogram matching, identity, the warped style, DPST's files).
+for any other method not measured: right for those that draw no random numbers (Gatys from the
+content image, Reinhard, histogram matching, identity, the warped style, DPST's files), too narrow
+for a seeded one (measure it: SinIR, STROTSS).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def save_spread(results: Path, method: str, spread: pd.DataFrame) -> Path:
 
 def other_sd(spreads: dict, reference: str, method: str, dataset: str, metric: str) -> float:
     """The seed SD of `method` for the band: measured, else the reference's for a DTP variant (assumed
-    to spread alike), else 0 (the methods not measured draw no random numbers: module docstring)."""
+    to spread alike), else 0 (right where it draws no random numbers: module docstring)."""
     if (method, dataset, metric) in spreads:
         return spreads[(method, dataset, metric)]
     if methods.get(method).kind in ("dtp", "ablation"):
@@ -182,7 +183,7 @@ def print_noise_bands(results: Path, reference: str) -> None:
     print(f"Each difference (mean over n pairs) beside 1.96 sqrt((s_ref^2 + s_other^2) / n), the band seed "
           f"noise alone fills: s_ref the seed SD of {reference}, s_other the other method's "
           f"(measured: {', '.join(measured) or 'none'}; a DTP variant not measured: as {reference}; "
-          f"any other: 0, it draws no random numbers). 'noise' where the difference lies inside it.\n")
+          f"any other: 0, as it draws no random numbers). 'noise' where the difference lies inside it.\n")
     print("| method | dataset | " + " | ".join(METRICS[m].label for m in SHOWN) + " |")
     print("|---|---|" + "---|" * len(SHOWN))
     for row in pd.read_csv(table).itertuples(index=False):
