@@ -218,3 +218,29 @@ def test_batched_evaluate_scores_many_outputs_in_one_process(tmp_path):
         assert batched["metrics"][name]["value"] == pytest.approx(value["value"], rel=1e-5), name
     again = run_snakemake(tmp_path, "--cores", "2", "--dry-run", "--", *metrics)
     assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+
+
+@pytest.mark.parametrize("batch_pairs", [1, 2])
+def test_a_job_holds_the_gpu_resource_only_where_it_can_have_a_gpu(tmp_path, batch_pairs):
+    """profiles/default counts `gpu: 1`: a job that holds it on a machine without a GPU would make a
+    CPU box run its DTP jobs one at a time. `device: cpu` holds none; `auto` holds one only where
+    this machine has a CUDA GPU; a device named by the user holds one; a CPU method never does."""
+    import torch
+
+    make_workdir(tmp_path, shared("."), {
+        "methods": {"dtp_lc1_5": {"params": {"iterations": 2}}, "reinhard": {}},
+        "datasets": {"names": ["photo-r"], "limit": 2, "sizes": ["32x32"]},
+        "benchmark_datasets": ["photo-r"],
+        "batch_pairs": batch_pairs,
+    })
+    expected = {"cpu": 0, "auto": int(torch.cuda.device_count() > 0), "cuda": 1}
+    for device, holds in expected.items():
+        run = run_snakemake(tmp_path, "--cores", "4", "--dry-run", "--config", f"device={device}")
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        jobs = re.findall(r"^rule (stylize\w*):.*?wildcards: ([^\n]*).*?resources: ([^\n]*)", run.stdout,
+                          flags=re.M | re.S)
+        held = {("reinhard" if "method=reinhard" in wildcards else "dtp", re.search(r"gpu=(\d)", resources)[1])
+                for rule, wildcards, resources in jobs if "gpu=" in resources}
+        assert held == {("dtp", str(holds)), ("reinhard", "0")}, (device, jobs)
+        partition = "gpu" if holds else "cpu"
+        assert all(f"slurm_partition={partition}" in r for _, w, r in jobs if "dtp_lc1_5" in w and "gpu=" in r)

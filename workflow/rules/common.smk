@@ -263,9 +263,25 @@ SLURM_PARTITIONS = {
 }
 
 
+@functools.cache  # asked when the DAG is built: the executor is known only then, not at parse time
+def gpu_within_reach():
+    """Whether a stylize job may get a GPU: not with `device: cpu`; for a job run on this machine
+    under `auto`, only where this machine has a CUDA GPU (a cluster's job runs elsewhere: its
+    partition decides). Without this, profiles/default's `gpu: 1` would run a GPU-less box's DTP,
+    Gatys, STROTSS and SinIR jobs one at a time, however many cores it gives them."""
+    device = config.get("device", "auto")
+    if device == "cpu":
+        return False
+    if device != "auto" or workflow.non_local_exec or workflow.remote_exec:
+        return True  # named by the user, or decided on the submitting side (the cluster's partition)
+    import torch  # already loaded by the method registry
+
+    return torch.cuda.device_count() > 0
+
+
 def uses_gpu(wildcards):
-    """1 if the job of this (method, ...) wants a GPU (`resources: gpu`), else 0."""
-    return int(METHOD_REGISTRY.get(wildcards.method).needs_gpu)
+    """1 if the job of this (method, ...) will hold a GPU (`resources: gpu`), else 0."""
+    return int(METHOD_REGISTRY.get(wildcards.method).needs_gpu and gpu_within_reach())
 
 
 def slurm_partition(wildcards):

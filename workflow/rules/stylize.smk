@@ -11,7 +11,9 @@
 # Jobs that want a GPU declare `resources: gpu=1`; the job claims a free device itself
 # (dtp_bench/gpu_claim.py), so `--resources gpu=N` on an N-GPU machine runs N jobs at once. On
 # SLURM (profiles/slurm) the same jobs go to the GPU partition and the others to the CPU one
-# (`slurm_partition`, common.smk); a CPU method's job asks for no GPU.
+# (`slurm_partition`, common.smk); a CPU method's job asks for no GPU, and neither does any job
+# with `device: cpu` or, run locally under `device: auto`, on a machine without a CUDA GPU (so a
+# CPU box runs as many of them at once as its cores allow: common.smk, gpu_within_reach).
 #
 # Nothing stale (docs/refusals.md, "Reruns: nothing stale"): Snakemake reruns a job whose params
 # changed since it last ran, so the params also carry (a) the state of each checkpoint file the
@@ -79,8 +81,8 @@ rule stylize_batch:
         SOFTWARE
     threads: THREADS_PER_JOB
     resources:
-        gpu=1,
-        slurm_partition=SLURM_PARTITIONS[True],
+        gpu=uses_gpu,
+        slurm_partition=slurm_partition,
         attempt=lambda wildcards, attempt: attempt,
         attempts=attempts("stylize_batch"),
     params:
