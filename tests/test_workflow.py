@@ -237,10 +237,10 @@ def test_a_job_holds_the_gpu_resource_only_where_it_can_have_a_gpu(tmp_path, bat
     for device, holds in expected.items():
         run = run_snakemake(tmp_path, "--cores", "4", "--dry-run", "--config", f"device={device}")
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-        jobs = re.findall(r"^rule (stylize\w*):.*?wildcards: ([^\n]*).*?resources: ([^\n]*)", run.stdout,
+        jobs = re.findall(r"^rule stylize\w*:.*?wildcards: ([^\n]*).*?resources: ([^\n]*)", run.stdout,
                           flags=re.M | re.S)
         held = {("reinhard" if "method=reinhard" in wildcards else "dtp", re.search(r"gpu=(\d)", resources)[1])
-                for rule, wildcards, resources in jobs if "gpu=" in resources}
+                for wildcards, resources in jobs if "gpu=" in resources}
         assert held == {("dtp", str(holds)), ("reinhard", "0")}, (device, jobs)
         partition = "gpu" if holds else "cpu"
-        assert all(f"slurm_partition={partition}" in r for _, w, r in jobs if "dtp_lc1_5" in w and "gpu=" in r)
+        assert all(f"slurm_partition={partition}" in r for w, r in jobs if "dtp_lc1_5" in w and "gpu=" in r)
